@@ -1,0 +1,135 @@
+# airguard - top-level build.
+#
+#   make            build everything (release flags) into build/
+#   make test       install missing Debian packages, build with ASan+UBSan, run all tests
+#   make run        install missing packages, build, start the embedded PostgreSQL
+#                   (unless AIRGUARD_DATABASE_URL is set) and every service, in the foreground
+#   make bench      benchmarks (not part of make test)
+#   make lint       clang-format check and cppcheck
+#
+# Two build trees share these rules: build/ (optimised) and build/san/
+# (AddressSanitizer + UndefinedBehaviorSanitizer, what the tests run).
+
+SHELL      := /bin/bash
+CC         ?= cc
+MODE       ?= release
+PKGS       := libzmq msgpack libpq yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# -Wno-format-truncation: messages are truncated to fixed buffers on purpose.
+WARN       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+              -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -Wno-format-truncation
+ifeq ($(MODE),san)
+  B        := build/san
+  OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDOPT    := -fsanitize=address,undefined
+else
+  B        := build
+  OPT      := -O2 -g
+  LDOPT    :=
+endif
+CFLAGS_ALL := $(WARN) $(OPT) -Iinclude -Itests $(PKG_CFLAGS) -MMD -MP
+LDLIBS_ALL := $(PKG_LIBS) -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/stream_migrations.o
+SERVICES   := $(notdir $(wildcard services/*))
+# Each service: main.c wires it up; every other .c is domain logic that unit
+# tests link against; sql/NNN_*.sql are its migrations, embedded in the binary.
+svc_src     = $(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))
+svc_obj     = $(call svc_src,$(1):%.c=$(B)/obj/%.o)
+SVC_LIBS   := $(foreach s,$(SERVICES),$(B)/lib/libsvc_$(s).a)
+SVC_BINS   := $(foreach s,$(SERVICES),$(B)/bin/airguard-$(s))
+TOOL_BINS  := $(patsubst tools/%.c,$(B)/bin/%,$(filter-out tools/embed.c,$(wildcard tools/*.c)))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+STREAM_BINS:= $(patsubst tests/stream/%.c,$(B)/tests/%,$(wildcard tests/stream/*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/tests/%,$(wildcard tests/bench/*.c))
+
+.PHONY: all deps test unit run bench lint format clean san
+.DEFAULT_GOAL := all
+.SECONDEXPANSION:
+
+all: $(SVC_BINS) $(TOOL_BINS) $(UNIT_BINS) $(STREAM_BINS) $(BENCH_BINS)
+
+deps:
+	@tools/deps.sh
+
+# The tests always run the sanitizer build.
+test: deps
+	@$(MAKE) --no-print-directory MODE=san all
+	@tests/run.sh build/san
+
+unit: deps
+	@$(MAKE) --no-print-directory MODE=san all
+	@tests/run.sh build/san unit
+
+run: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@tools/run.sh build
+
+bench: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@tests/bench/run.sh build
+
+lint:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Iinclude common services tools tests
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/lib/libcommon.a: $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+# The migration embedder runs at build time, never sanitised.
+build/host/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror $< -o $@
+
+$(B)/gen/stream_migrations.c: build/host/embed $(wildcard common/sql/*.sql)
+	@mkdir -p $(dir $@)
+	build/host/embed stream $@ $(sort $(wildcard common/sql/*.sql))
+
+$(B)/gen/%_migrations.c: build/host/embed $$(wildcard services/%/sql/*.sql)
+	@mkdir -p $(dir $@)
+	build/host/embed $* $@ $(sort $(wildcard services/$*/sql/*.sql))
+
+$(B)/obj/gen/%_migrations.o: $(B)/gen/%_migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/lib/libsvc_%.a: $$(patsubst %.c,$(B)/obj/%.o,$$(call svc_src,$$*)) $(B)/obj/gen/%_migrations.o
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/airguard-%: $(B)/obj/services/%/main.o $(B)/lib/libsvc_%.a $(B)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
+
+$(B)/bin/%: $(B)/obj/tools/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+
+$(B)/tests/%: $(B)/obj/tests/stream/%.o $(B)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
+
+$(B)/tests/%: $(B)/obj/tests/bench/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,747 @@
+/* consumer.c - exactly-once application of followed streams; see
+ * include/consumer.h for the contract and docs/streams.md for the protocol. */
+#include "consumer.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define REPLAY_TIMEOUT_MS 3000
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+#define TICK_MS 100
+#define LIVE_ARENA_INITIAL (256u * 1024u)
+
+typedef struct source {
+    char stream[STREAM_NAME_MAX + 1]; /* followed stream */
+    char *pub_endpoint;               /* producer's PUB */
+    char *control_endpoint;           /* producer's control socket */
+    void *dealer;                     /* replay requests; replaced after a timeout */
+    int64_t applied;                  /* committed offset as last read or written */
+    int64_t head;                     /* highest seq announced by the producer */
+    int offset_loaded;                /* applied came from the database */
+    int need_replay;                  /* a gap or restart: ask for a replay */
+    int replay_inflight;              /* a request is out */
+    int64_t replay_deadline;          /* monotonic ms when we give up waiting */
+    size_t pending;                   /* live records queued in this drain */
+} source_t;
+
+/* A live record copied out of its ZeroMQ frame; offsets into live_arena
+ * because the arena may move while it grows. */
+typedef struct live_rec {
+    size_t src;               /* index into sources */
+    int64_t seq;
+    size_t id_off, id_len, type_off, type_len, msg_off, msg_len;
+} live_rec_t;
+
+struct consumer {
+    void *ctx;              /* borrowed ZeroMQ context */
+    loop_t *loop;           /* borrowed */
+    db_t *db;               /* borrowed */
+    char *name;             /* consumer name, key of stream_offset */
+    source_t sources[CONSUMER_MAX_SOURCES];
+    size_t nsources;
+    void *sub;              /* live data and heartbeats of every source */
+    consumer_apply_fn apply;
+    consumer_commit_fn on_commit;
+    void *arg;              /* for apply and on_commit */
+    int64_t retry_at;       /* monotonic ms before which we do not touch the database */
+    int64_t retry_delay;    /* current back-off */
+    int drop_live;          /* test hook: live messages still to drop */
+    envelope_t env;         /* reused for every message */
+    msgpack_unpacked unpacked;  /* reused for frames */
+    msgpack_sbuffer request;    /* reused for replay requests */
+    live_rec_t live[CONSUMER_BATCH_MAX];
+    size_t nlive;
+    char *live_arena;
+    size_t live_len, live_cap;
+    stream_record_t batch[CONSUMER_BATCH_MAX]; /* records handed to s_apply */
+};
+
+static int s_on_sub(loop_t *loop, void *socket, void *arg);
+static int s_on_dealer(loop_t *loop, void *socket, void *arg);
+static int s_on_tick(loop_t *loop, void *arg);
+
+/* ---- sockets ----------------------------------------------------------- */
+
+static void *s_new_socket(consumer_t *c, int type, const char *endpoint, err_t *err)
+{
+    void *s = zmq_socket(c->ctx, type);
+    int zero = 0, big = 100000;
+    if (!s) {
+        err_set(err, "zmq_socket: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (type == ZMQ_SUB)
+        zmq_setsockopt(s, ZMQ_RCVHWM, &big, sizeof big);
+    if (endpoint && zmq_connect(s, endpoint) != 0) {
+        err_set(err, "connect %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Lazy Pirate: a request that got no answer in time is abandoned with its
+ * socket, so a late answer can never be mistaken for the next one. */
+static int s_reset_dealer(consumer_t *c, source_t *src)
+{
+    err_t err;
+    if (src->dealer) {
+        loop_remove_reader(c->loop, src->dealer);
+        zmq_close(src->dealer);
+    }
+    src->dealer = s_new_socket(c, ZMQ_DEALER, src->control_endpoint, &err);
+    src->replay_inflight = 0;
+    if (!src->dealer) {
+        log_error("cannot open replay socket", LF_STR("stream", src->stream),
+                  LF_STR("error", err.msg));
+        return -1;
+    }
+    return loop_add_reader(c->loop, src->dealer, s_on_dealer, c);
+}
+
+consumer_t *consumer_new(void *zmq_ctx, loop_t *loop, db_t *db, const char *name,
+                         const consumer_source_t *sources, size_t n, consumer_apply_fn apply,
+                         consumer_commit_fn on_commit, void *arg, err_t *err)
+{
+    consumer_t *self = NULL;
+    if (n == 0 || n > CONSUMER_MAX_SOURCES) {
+        err_set(err, "a consumer follows 1..%d streams, not %zu", CONSUMER_MAX_SOURCES, n);
+        goto fail;
+    }
+    self = calloc(1, sizeof *self);
+    if (!self || !(self->name = strdup(name))) {
+        err_set(err, "out of memory");
+        goto fail;
+    }
+    self->ctx = zmq_ctx;
+    self->loop = loop;
+    self->db = db;
+    self->apply = apply;
+    self->on_commit = on_commit;
+    self->arg = arg;
+    self->retry_delay = RETRY_MIN_MS;
+    envelope_init(&self->env);
+    msgpack_unpacked_init(&self->unpacked);
+    msgpack_sbuffer_init(&self->request);
+    if (!(self->sub = s_new_socket(self, ZMQ_SUB, NULL, err)))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        source_t *src = &self->sources[i];
+        if (strlen(sources[i].stream) > STREAM_NAME_MAX) {
+            err_set(err, "stream name '%s' too long", sources[i].stream);
+            goto fail;
+        }
+        snprintf(src->stream, sizeof src->stream, "%s", sources[i].stream);
+        src->pub_endpoint = strdup(sources[i].pub_endpoint);
+        src->control_endpoint = strdup(sources[i].control_endpoint);
+        self->nsources++;
+        if (!src->pub_endpoint || !src->control_endpoint) {
+            err_set(err, "out of memory");
+            goto fail;
+        }
+        src->need_replay = 1;
+        /* Subscribe before the first replay so nothing falls between them. */
+        if (zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, src->stream, strlen(src->stream)) != 0 ||
+            zmq_connect(self->sub, src->pub_endpoint) != 0) {
+            err_set(err, "subscribe to %s at %s: %s", src->stream, src->pub_endpoint,
+                    zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+        if (s_reset_dealer(self, src) != 0) {
+            err_set(err, "cannot open replay socket to %s", src->control_endpoint);
+            goto fail;
+        }
+    }
+    if (loop_add_reader(loop, self->sub, s_on_sub, self) != 0 ||
+        loop_add_timer(loop, TICK_MS, s_on_tick, self) < 0) {
+        err_set(err, "event loop is full");
+        goto fail;
+    }
+    return self;
+fail:
+    consumer_destroy(&self);
+    return NULL;
+}
+
+void consumer_destroy(consumer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    consumer_t *self = *self_p;
+    for (size_t i = 0; i < self->nsources; i++) {
+        source_t *src = &self->sources[i];
+        if (src->dealer) {
+            loop_remove_reader(self->loop, src->dealer);
+            zmq_close(src->dealer);
+        }
+        free(src->pub_endpoint);
+        free(src->control_endpoint);
+    }
+    if (self->sub) {
+        loop_remove_reader(self->loop, self->sub);
+        zmq_close(self->sub);
+    }
+    /* The timer stays registered with the loop; the loop must be destroyed
+     * with (or before running again after) the consumer. */
+    envelope_fini(&self->env);
+    msgpack_unpacked_destroy(&self->unpacked);
+    msgpack_sbuffer_destroy(&self->request);
+    free(self->live_arena);
+    free(self->name);
+    free(self);
+    *self_p = NULL;
+}
+
+int consumer_position(const consumer_t *c, const char *stream, int64_t *applied, int64_t *head)
+{
+    for (size_t i = 0; i < c->nsources; i++) {
+        if (strcmp(c->sources[i].stream, stream) == 0) {
+            *applied = c->sources[i].applied;
+            *head = c->sources[i].head > c->sources[i].applied ? c->sources[i].head
+                                                                 : c->sources[i].applied;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+size_t consumer_source_count(const consumer_t *c)
+{
+    return c->nsources;
+}
+
+const char *consumer_source_stream(const consumer_t *c, size_t i)
+{
+    return i < c->nsources ? c->sources[i].stream : NULL;
+}
+
+void consumer_drop_live_for_test(consumer_t *c, int n)
+{
+    c->drop_live = n;
+}
+
+/* ---- database ---------------------------------------------------------- */
+
+/* The database is unreachable: back off, and replay from the stored offset
+ * when it is back (the in-memory batch is abandoned, never dead-lettered). */
+static void s_backoff(consumer_t *c, const char *why)
+{
+    log_warn("consumer backing off", LF_STR("consumer", c->name), LF_STR("error", why),
+             LF_INT("retry_ms", c->retry_delay));
+    c->retry_at = aclock_system_mono_ms() + c->retry_delay;
+    c->retry_delay = c->retry_delay * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : c->retry_delay * 2;
+    for (size_t i = 0; i < c->nsources; i++) {
+        c->sources[i].need_replay = 1;
+        c->sources[i].offset_loaded = 0;
+    }
+}
+
+static int s_db_ready(const consumer_t *c)
+{
+    return aclock_system_mono_ms() >= c->retry_at;
+}
+
+static void s_rollback(consumer_t *c)
+{
+    err_t ignored;
+    db_exec(c->db, "ROLLBACK", &ignored);
+}
+
+/* Creates the offset row if missing and reads it into src->applied. */
+static db_rc_t s_load_offset(consumer_t *c, source_t *src, err_t *err)
+{
+    PGconn *conn = db_conn(c->db, err);
+    if (!conn)
+        return DB_TRANSIENT;
+    const char *params[2] = {c->name, src->stream};
+    PGresult *res = PQexecParams(conn,
+                                 "INSERT INTO stream_offset (consumer, stream) VALUES ($1, $2)"
+                                 " ON CONFLICT (consumer, stream)"
+                                 " DO UPDATE SET applied = stream_offset.applied RETURNING applied",
+                                 2, NULL, params, NULL, NULL, 1);
+    db_rc_t rc = DB_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        rc = db_failure(c->db, res, err);
+    else {
+        src->applied = db_get_int64(res, 0, 0);
+        src->offset_loaded = 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Runs one statement with text parameters; a failure is classified. */
+static db_rc_t s_exec(consumer_t *c, PGconn *conn, const char *sql, int n,
+                      const char *const *params, const int *lengths, const int *formats,
+                      PGresult **out, err_t *err)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, lengths, formats, 1);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return DB_OK;
+    }
+    db_rc_t rc = db_failure(c->db, res, err);
+    PQclear(res);
+    return rc;
+}
+
+static db_rc_t s_dead_letter(consumer_t *c, PGconn *conn, const source_t *src,
+                             const stream_record_t *rec, const char *reason, err_t *err)
+{
+    char seq[24], id[64], type[64];
+    snprintf(seq, sizeof seq, "%" PRId64, rec->seq);
+    snprintf(id, sizeof id, "%.*s", (int)(rec->id_len < 63 ? rec->id_len : 63), rec->id);
+    snprintf(type, sizeof type, "%.*s", (int)(rec->type_len < 63 ? rec->type_len : 63), rec->type);
+    const char *params[7] = {c->name, src->stream, seq, id, type, rec->msg, reason};
+    int lengths[7] = {0, 0, 0, 0, 0, (int)rec->msg_len, 0};
+    int formats[7] = {0, 0, 0, 0, 0, 1, 0};
+    log_warn("message dead-lettered", LF_STR("consumer", c->name), LF_STR("stream", src->stream),
+             LF_INT("seq", rec->seq), LF_STR("type", type), LF_STR("reason", reason));
+    return s_exec(c, conn,
+                  "INSERT INTO dead_letter (consumer, stream, seq, msg_id, type, body, reason)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                  7, params, lengths, formats, NULL, err);
+}
+
+/* Counts one more failure of rec, in the open transaction; returns the count
+ * through *failures. */
+static db_rc_t s_count_failure(consumer_t *c, PGconn *conn, const source_t *src,
+                               const stream_record_t *rec, const char *reason, int *failures,
+                               err_t *err)
+{
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRId64, rec->seq);
+    const char *params[4] = {c->name, src->stream, seq, reason};
+    PGresult *res = NULL;
+    db_rc_t rc = s_exec(c, conn,
+                        "INSERT INTO stream_failure (consumer, stream, seq, failures, last_error)"
+                        " VALUES ($1, $2, $3, 1, $4) ON CONFLICT (consumer, stream, seq) DO UPDATE"
+                        " SET failures = stream_failure.failures + 1, last_error = $4,"
+                        " updated_at = now() RETURNING failures::int8",
+                        4, params, NULL, NULL, &res, err);
+    if (rc == DB_OK) {
+        *failures = (int)db_get_int64(res, 0, 0);
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* How one transaction over a run of records ended. */
+typedef enum txn_status {
+    TXN_COMMITTED,  /* everything it could take is committed */
+    TXN_PROBLEM,    /* rolled back: record at o->bad needs special handling */
+    TXN_TRANSIENT,  /* rolled back: database unreachable */
+    TXN_HOLD,       /* committed up to a failing record that must wait */
+} txn_status_t;
+
+typedef struct txn_outcome {
+    size_t bad;                  /* index of the problem record */
+    consumer_apply_rc_t bad_rc;  /* APPLY_REJECT or APPLY_FAILED */
+    err_t why;                   /* its reason */
+} txn_outcome_t;
+
+/* One transaction: lock the offset, apply recs[0..n) that follow it,
+ * dead-letter or count the record `special` (if >= 0) as o says, store the
+ * new offset, commit. */
+static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *recs, size_t n,
+                          long special, txn_outcome_t *o)
+{
+    err_t err;
+    PGresult *res = NULL;
+    int hold = 0;
+    PGconn *conn = db_conn(c->db, &err);
+    if (!conn) {
+        err_set(&o->why, "%s", err.msg);
+        return TXN_TRANSIENT;
+    }
+    if (db_exec(c->db, "BEGIN", &err) != DB_OK)
+        goto transient;
+    const char *key[2] = {c->name, src->stream};
+    if (s_exec(c, conn,
+               "SELECT applied FROM stream_offset WHERE consumer = $1 AND stream = $2 FOR UPDATE",
+               2, key, NULL, NULL, &res, &err) != DB_OK)
+        goto transient;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        err_set(&err, "offset row of %s vanished", src->stream);
+        goto transient;
+    }
+    int64_t applied = db_get_int64(res, 0, 0);
+    PQclear(res);
+    res = NULL;
+
+    for (size_t j = 0; j < n; j++) {
+        const stream_record_t *rec = &recs[j];
+        if (rec->seq <= applied)
+            continue; /* already applied: by us before a crash, or a twin */
+        if (rec->seq != applied + 1)
+            break;    /* a hole: what follows waits for a replay */
+        if ((long)j == special) {
+            if (o->bad_rc == APPLY_FAILED) {
+                int failures = 0;
+                if (s_count_failure(c, conn, src, rec, o->why.msg, &failures, &err) != DB_OK)
+                    goto transient;
+                if (failures < CONSUMER_MAX_FAILURES) {
+                    hold = 1;
+                    break;
+                }
+                char reason[ERR_MSG_MAX];
+                snprintf(reason, sizeof reason, "failed %d times: %s", failures, o->why.msg);
+                if (s_dead_letter(c, conn, src, rec, reason, &err) != DB_OK)
+                    goto transient;
+            } else if (s_dead_letter(c, conn, src, rec, o->why.msg, &err) != DB_OK) {
+                goto transient;
+            }
+            applied = rec->seq;
+            continue;
+        }
+        consumer_apply_rc_t rc = APPLY_REJECT;
+        err_t why;
+        err_clear(&why);
+        if (envelope_decode(&c->env, rec->msg, rec->msg_len, &why) == ENVELOPE_OK)
+            rc = c->apply(c->arg, c->db, conn, src->stream, rec, &c->env, &why);
+        if (rc == APPLY_OK) {
+            applied = rec->seq;
+            continue;
+        }
+        s_rollback(c);
+        if (c->on_commit)
+            c->on_commit(c->arg, 0);
+        o->why = why;
+        if (rc == APPLY_TRANSIENT)
+            return TXN_TRANSIENT;
+        o->bad = j;
+        o->bad_rc = rc;
+        return TXN_PROBLEM;
+    }
+
+    char applied_text[24];
+    snprintf(applied_text, sizeof applied_text, "%" PRId64, applied);
+    const char *upd[3] = {c->name, src->stream, applied_text};
+    if (s_exec(c, conn,
+               "UPDATE stream_offset SET applied = $3, updated_at = now()"
+               " WHERE consumer = $1 AND stream = $2",
+               3, upd, NULL, NULL, NULL, &err) != DB_OK ||
+        db_exec(c->db, "COMMIT", &err) != DB_OK)
+        goto transient;
+    src->applied = applied;
+    if (applied > src->head)
+        src->head = applied;
+    c->retry_delay = RETRY_MIN_MS;
+    if (c->on_commit)
+        c->on_commit(c->arg, 1);
+    return hold ? TXN_HOLD : TXN_COMMITTED;
+
+transient:
+    err_set(&o->why, "%s", err.msg);
+    s_rollback(c);
+    if (c->on_commit)
+        c->on_commit(c->arg, 0);
+    return TXN_TRANSIENT;
+}
+
+/* Applies a run of records of one source, in as few transactions as the
+ * problems in it allow: one when all goes well; after a problem record, one
+ * that commits what precedes it together with its handling, then onwards. */
+static void s_apply(consumer_t *c, source_t *src, const stream_record_t *recs, size_t n)
+{
+    size_t start = 0;
+    while (start < n) {
+        txn_outcome_t o;
+        memset(&o, 0, sizeof o);
+        txn_status_t st = s_txn(c, src, recs + start, n - start, -1, &o);
+        if (st == TXN_PROBLEM) {
+            size_t bad = o.bad;
+            st = s_txn(c, src, recs + start, bad + 1, (long)bad, &o);
+            if (st == TXN_COMMITTED) {
+                start += bad + 1;
+                continue;
+            }
+        }
+        if (st == TXN_TRANSIENT) {
+            s_backoff(c, o.why.msg);
+            return;
+        }
+        if (st == TXN_HOLD) {
+            /* A failing message waits, and comes back by replay. */
+            log_warn("message failed, will retry", LF_STR("stream", src->stream),
+                     LF_INT("seq", src->applied + 1), LF_STR("error", o.why.msg));
+            c->retry_at = aclock_system_mono_ms() + c->retry_delay;
+            src->need_replay = 1;
+            return;
+        }
+        if (st == TXN_PROBLEM) {
+            src->need_replay = 1; /* a record before the problem failed this time */
+            return;
+        }
+        break;
+    }
+    if (n > 0 && recs[n - 1].seq > src->applied)
+        src->need_replay = 1; /* stopped at a hole */
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+static void s_request_replay(consumer_t *c, source_t *src)
+{
+    if (src->replay_inflight || !s_db_ready(c))
+        return;
+    if (!src->offset_loaded) {
+        err_t err;
+        db_rc_t rc = s_load_offset(c, src, &err);
+        if (rc != DB_OK) {
+            s_backoff(c, err.msg);
+            return;
+        }
+    }
+    streamwire_pack_replay_request(&c->request, src->stream, src->applied + 1,
+                                   STREAMWIRE_REPLAY_MAX_RECORDS);
+    if (zmq_send(src->dealer, c->request.data, c->request.size, ZMQ_DONTWAIT) < 0) {
+        s_reset_dealer(c, src);
+        return;
+    }
+    src->need_replay = 0;
+    src->replay_inflight = 1;
+    src->replay_deadline = aclock_system_mono_ms() + REPLAY_TIMEOUT_MS;
+}
+
+static source_t *s_source_of_dealer(consumer_t *c, void *socket)
+{
+    for (size_t i = 0; i < c->nsources; i++)
+        if (c->sources[i].dealer == socket)
+            return &c->sources[i];
+    return NULL;
+}
+
+static int s_on_dealer(loop_t *loop, void *socket, void *arg)
+{
+    (void)loop;
+    consumer_t *c = arg;
+    source_t *src = s_source_of_dealer(c, socket);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, socket, ZMQ_DONTWAIT) < 0 || !src) {
+        zmq_msg_close(&msg);
+        return 0;
+    }
+    /* Drain any extra frames of a malformed reply. */
+    int more = zmq_msg_more(&msg);
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        more = zmq_msg_recv(&extra, socket, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+    }
+    src->replay_inflight = 0;
+    err_t err;
+    streamwire_replay_t reply;
+    if (streamwire_unpack_replay(&c->unpacked, zmq_msg_data(&msg), zmq_msg_size(&msg), &reply,
+                                 &err) != 0 ||
+        strcmp(reply.stream, src->stream) != 0) {
+        log_warn("bad replay reply", LF_STR("stream", src->stream), LF_STR("error", err.msg));
+        src->need_replay = 1;
+        c->retry_at = aclock_system_mono_ms() + RETRY_MAX_MS;
+        zmq_msg_close(&msg);
+        return 0;
+    }
+    if (reply.last_seq > src->head)
+        src->head = reply.last_seq;
+    size_t n = 0;
+    for (uint32_t i = 0; i < reply.records->via.array.size && n < CONSUMER_BATCH_MAX; i++) {
+        if (streamwire_replay_record(&reply, i, &c->batch[n], &err) != 0) {
+            log_warn("bad replay record", LF_STR("stream", src->stream), LF_STR("error", err.msg));
+            break;
+        }
+        n++;
+    }
+    if (n > 0) {
+        s_apply(c, src, c->batch, n);
+        log_debug("replayed", LF_STR("stream", src->stream), LF_INT("n", n),
+                  LF_INT("applied", src->applied), LF_INT("last_seq", reply.last_seq));
+    }
+    zmq_msg_close(&msg);
+    /* Keep asking while the producer is ahead and we are making progress. */
+    if (src->applied < src->head && s_db_ready(c))
+        src->need_replay = 1;
+    if (src->need_replay)
+        s_request_replay(c, src);
+    return 0;
+}
+
+/* ---- live -------------------------------------------------------------- */
+
+static source_t *s_source_of_stream(consumer_t *c, const char *stream, size_t *index)
+{
+    for (size_t i = 0; i < c->nsources; i++) {
+        if (strcmp(c->sources[i].stream, stream) == 0) {
+            *index = i;
+            return &c->sources[i];
+        }
+    }
+    return NULL;
+}
+
+static int s_arena_put(consumer_t *c, const char *data, size_t len, size_t *off)
+{
+    if (c->live_len + len > c->live_cap) {
+        size_t cap = c->live_cap ? c->live_cap : LIVE_ARENA_INITIAL;
+        while (cap < c->live_len + len)
+            cap *= 2;
+        char *grown = realloc(c->live_arena, cap);
+        if (!grown)
+            return -1;
+        c->live_arena = grown;
+        c->live_cap = cap;
+    }
+    memcpy(c->live_arena + c->live_len, data, len);
+    *off = c->live_len;
+    c->live_len += len;
+    return 0;
+}
+
+/* Handles one decoded PUB message. */
+static void s_on_pub(consumer_t *c, const streamwire_pub_t *pub)
+{
+    size_t index = 0;
+    source_t *src = s_source_of_stream(c, pub->stream, &index);
+    if (!src)
+        return; /* a stream that shares our prefix but is not ours */
+    int64_t expected = src->applied + (int64_t)src->pending + 1;
+    if (pub->kind == STREAMWIRE_HEARTBEAT) {
+        if (pub->last_seq > src->head)
+            src->head = pub->last_seq;
+        if (pub->last_seq >= expected && !src->replay_inflight)
+            src->need_replay = 1;
+        return;
+    }
+    const stream_record_t *r = &pub->record;
+    if (r->seq > src->head)
+        src->head = r->seq;
+    if (c->drop_live > 0) {
+        c->drop_live--;
+        return;
+    }
+    if (r->seq < expected)
+        return; /* duplicate */
+    if (r->seq > expected || src->replay_inflight || src->need_replay || !src->offset_loaded ||
+        c->nlive == CONSUMER_BATCH_MAX) {
+        src->need_replay = 1; /* the gap (or the rest) comes by replay */
+        return;
+    }
+    live_rec_t *l = &c->live[c->nlive];
+    if (s_arena_put(c, r->id, r->id_len, &l->id_off) != 0 ||
+        s_arena_put(c, r->type, r->type_len, &l->type_off) != 0 ||
+        s_arena_put(c, r->msg, r->msg_len, &l->msg_off) != 0) {
+        src->need_replay = 1;
+        return;
+    }
+    l->src = index;
+    l->seq = r->seq;
+    l->id_len = r->id_len;
+    l->type_len = r->type_len;
+    l->msg_len = r->msg_len;
+    c->nlive++;
+    src->pending++;
+}
+
+/* Applies the live records drained in this turn, one batch per source. */
+static void s_flush_live(consumer_t *c)
+{
+    for (size_t s = 0; s < c->nsources; s++) {
+        source_t *src = &c->sources[s];
+        size_t n = 0;
+        for (size_t i = 0; i < c->nlive; i++) {
+            const live_rec_t *l = &c->live[i];
+            if (l->src != s)
+                continue;
+            c->batch[n++] = (stream_record_t){
+                .seq = l->seq,
+                .id = c->live_arena + l->id_off,
+                .id_len = l->id_len,
+                .type = c->live_arena + l->type_off,
+                .type_len = l->type_len,
+                .msg = c->live_arena + l->msg_off,
+                .msg_len = l->msg_len,
+            };
+        }
+        src->pending = 0;
+        if (n > 0 && s_db_ready(c))
+            s_apply(c, src, c->batch, n);
+        else if (n > 0)
+            src->need_replay = 1;
+    }
+    c->nlive = 0;
+    c->live_len = 0;
+}
+
+static int s_on_sub(loop_t *loop, void *socket, void *arg)
+{
+    (void)loop;
+    consumer_t *c = arg;
+    zmq_msg_t topic, body;
+    for (int i = 0; i < CONSUMER_BATCH_MAX; i++) {
+        zmq_msg_init(&topic);
+        if (zmq_msg_recv(&topic, socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&topic);
+            break;
+        }
+        zmq_msg_init(&body);
+        int ok = zmq_msg_more(&topic) && zmq_msg_recv(&body, socket, ZMQ_DONTWAIT) >= 0;
+        /* Frames beyond the second belong to no valid message: discard. */
+        int more = ok && zmq_msg_more(&body);
+        while (more) {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            more = zmq_msg_recv(&extra, socket, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+            ok = 0;
+        }
+        streamwire_pub_t pub;
+        err_t err;
+        if (ok && streamwire_unpack_pub(&c->unpacked, zmq_msg_data(&body), zmq_msg_size(&body),
+                                        &pub, &err) == 0 &&
+            zmq_msg_size(&topic) == strlen(pub.stream) &&
+            memcmp(zmq_msg_data(&topic), pub.stream, zmq_msg_size(&topic)) == 0)
+            s_on_pub(c, &pub);
+        else if (ok)
+            log_warn("bad stream frame", LF_STR("error", err.msg));
+        zmq_msg_close(&topic);
+        zmq_msg_close(&body);
+    }
+    s_flush_live(c);
+    for (size_t s = 0; s < c->nsources; s++)
+        if (c->sources[s].need_replay)
+            s_request_replay(c, &c->sources[s]);
+    return 0;
+}
+
+static int s_on_tick(loop_t *loop, void *arg)
+{
+    (void)loop;
+    consumer_t *c = arg;
+    int64_t now = aclock_system_mono_ms();
+    for (size_t s = 0; s < c->nsources; s++) {
+        source_t *src = &c->sources[s];
+        if (src->replay_inflight && now > src->replay_deadline) {
+            log_warn("replay timed out", LF_STR("stream", src->stream),
+                     LF_STR("endpoint", src->control_endpoint));
+            s_reset_dealer(c, src);
+            src->need_replay = 1;
+        }
+        if (src->need_replay)
+            s_request_replay(c, src);
+    }
+    return 0;
+}

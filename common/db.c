@@ -1,0 +1,328 @@
+/* db.c - connection with back-off, failure classification and migrations;
+ * see include/db.h. */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define DB_BACKOFF_MIN_MS 100
+#define DB_BACKOFF_MAX_MS 5000
+
+struct db {
+    char *conninfo;         /* URL or key=value string given by the operator */
+    char *user;             /* login role; NULL keeps the conninfo's */
+    char *password;         /* NULL keeps the conninfo's / .pgpass */
+    char *schema;           /* the service's schema, set as search_path */
+    char *application_name; /* shows in pg_stat_activity */
+    PGconn *conn;           /* live connection or NULL */
+    int64_t next_try_ms;    /* monotonic time before which we do not reconnect */
+    int64_t backoff_ms;     /* current reconnect delay */
+    int was_up;             /* to log "lost" once, not at every retry */
+};
+
+static char *s_strdup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+db_t *db_new(const char *conninfo, const char *user, const char *password, const char *schema,
+             const char *application_name)
+{
+    db_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->conninfo = strdup(conninfo ? conninfo : "");
+    self->user = s_strdup_or_null(user);
+    self->password = s_strdup_or_null(password);
+    self->schema = strdup(schema ? schema : "public");
+    self->application_name = strdup(application_name ? application_name : "airguard");
+    self->backoff_ms = DB_BACKOFF_MIN_MS;
+    if (!self->conninfo || !self->schema || !self->application_name ||
+        (user && !self->user) || (password && !self->password))
+        db_destroy(&self);
+    return self;
+}
+
+void db_destroy(db_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    db_t *self = *self_p;
+    if (self->conn)
+        PQfinish(self->conn);
+    free(self->conninfo);
+    free(self->user);
+    free(self->password);
+    free(self->schema);
+    free(self->application_name);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *db_schema(const db_t *db)
+{
+    return db->schema;
+}
+
+static void s_drop(db_t *self)
+{
+    if (self->conn) {
+        PQfinish(self->conn);
+        self->conn = NULL;
+    }
+    self->next_try_ms = aclock_system_mono_ms() + self->backoff_ms;
+    self->backoff_ms = self->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS
+                                                                : self->backoff_ms * 2;
+}
+
+/* Server notices ("relation already exists, skipping") are not errors;
+ * they go to the debug log instead of raw stderr. */
+static void s_on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char text[300];
+    snprintf(text, sizeof text, "%s", message);
+    text[strcspn(text, "\n")] = '\0';
+    log_debug("database notice", LF_STR("notice", text));
+}
+
+/* Session settings every connection needs before it does any work. */
+static int s_prepare_session(db_t *self, err_t *err)
+{
+    const char *params[1] = {self->schema};
+    PGresult *res = PQexecParams(self->conn,
+                                 "SELECT set_config('search_path', $1, false),"
+                                 " set_config('synchronous_commit', 'on', false),"
+                                 " set_config('TimeZone', 'UTC', false)",
+                                 1, NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc != 0)
+        err_set(err, "database session setup failed: %s", PQerrorMessage(self->conn));
+    PQclear(res);
+    return rc;
+}
+
+PGconn *db_conn(db_t *db, err_t *err)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return db->conn;
+    if (db->conn)
+        s_drop(db);
+    if (aclock_system_mono_ms() < db->next_try_ms) {
+        err_set(err, "database unavailable, next attempt in %lld ms",
+                (long long)(db->next_try_ms - aclock_system_mono_ms()));
+        return NULL;
+    }
+    const char *keys[6], *vals[6];
+    int n = 0;
+    keys[n] = "dbname", vals[n++] = db->conninfo;
+    keys[n] = "connect_timeout", vals[n++] = "5";
+    keys[n] = "application_name", vals[n++] = db->application_name;
+    if (db->user)
+        keys[n] = "user", vals[n++] = db->user;
+    if (db->password)
+        keys[n] = "password", vals[n++] = db->password;
+    keys[n] = NULL, vals[n] = NULL;
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        why[strcspn(why, "\n")] = '\0';
+        err_set(err, "cannot connect to database: %s", why);
+        if (db->was_up)
+            log_warn("database connection lost", LF_STR("error", why));
+        db->was_up = 0;
+        s_drop(db);
+        return NULL;
+    }
+    PQsetNoticeProcessor(db->conn, s_on_notice, NULL);
+    if (s_prepare_session(db, err) != 0) {
+        s_drop(db);
+        return NULL;
+    }
+    db->backoff_ms = DB_BACKOFF_MIN_MS;
+    db->next_try_ms = 0;
+    if (!db->was_up)
+        log_info("database connected", LF_STR("schema", db->schema));
+    db->was_up = 1;
+    return db->conn;
+}
+
+/* SQLSTATE classes that mean "the server, not the statement": connection
+ * exceptions (08), operator intervention / shutdown (57P0x), insufficient
+ * resources (53), and transaction rollbacks that a retry resolves (40). */
+static int s_sqlstate_is_transient(const char *state)
+{
+    if (!state)
+        return 0;
+    return strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+           strncmp(state, "53", 2) == 0 || strncmp(state, "40", 2) == 0;
+}
+
+db_rc_t db_failure(db_t *db, const PGresult *res, err_t *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+    if (!msg || !*msg)
+        msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
+    char text[400];
+    snprintf(text, sizeof text, "%s", msg);
+    text[strcspn(text, "\n")] = '\0';
+    err_set(err, "%s%s%s", text, state ? " SQLSTATE " : "", state ? state : "");
+    int broken = !db->conn || PQstatus(db->conn) != CONNECTION_OK;
+    if (broken) {
+        if (db->was_up)
+            log_warn("database connection lost", LF_STR("error", text));
+        db->was_up = 0;
+        db->backoff_ms = DB_BACKOFF_MIN_MS;
+        s_drop(db);
+    }
+    return broken || s_sqlstate_is_transient(state) ? DB_TRANSIENT : DB_FAILED;
+}
+
+db_rc_t db_exec(db_t *db, const char *sql, err_t *err)
+{
+    PGconn *conn = db_conn(db, err);
+    if (!conn)
+        return DB_TRANSIENT;
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    db_rc_t rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? DB_OK : db_failure(db, res, err);
+    PQclear(res);
+    return rc;
+}
+
+/* Runs one parameterised statement that must succeed; rows are discarded. */
+static db_rc_t s_exec_params(db_t *db, const char *sql, int n, const char *const *params,
+                             err_t *err)
+{
+    PGresult *res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    db_rc_t rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? DB_OK : db_failure(db, res, err);
+    PQclear(res);
+    return rc;
+}
+
+db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migrations, err_t *err)
+{
+    db_rc_t rc = DB_TRANSIENT;
+    PGresult *res = NULL;
+    int in_tx = 0;
+    const char *schema_param[1] = {db->schema};
+
+    PGconn *conn = db_conn(db, err);
+    if (!conn)
+        goto out;
+    if ((rc = db_exec(db, "BEGIN", err)) != DB_OK)
+        goto out;
+    in_tx = 1;
+    /* Serialise concurrent starters of the same service. */
+    rc = s_exec_params(db, "SELECT pg_advisory_xact_lock(hashtext('airguard.migrate.' || $1))", 1,
+                       schema_param, err);
+    if (rc != DB_OK)
+        goto out;
+    res = PQexecParams(conn, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, NULL, schema_param,
+                       NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = db_failure(db, res, err);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        char *ident = PQescapeIdentifier(conn, db->schema, strlen(db->schema));
+        char sql[256];
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", ident ? ident : "\"\"");
+        PQfreemem(ident);
+        if ((rc = db_exec(db, sql, err)) != DB_OK)
+            goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    rc = db_exec(db,
+                 "CREATE TABLE IF NOT EXISTS schema_version ("
+                 " component text NOT NULL,"
+                 " version integer NOT NULL,"
+                 " name text NOT NULL,"
+                 " applied_at timestamptz NOT NULL DEFAULT now(),"
+                 " PRIMARY KEY (component, version))",
+                 err);
+    if (rc != DB_OK)
+        goto out;
+    const char *component_param[1] = {component};
+    res = PQexecParams(conn, "SELECT coalesce(max(version), 0) FROM schema_version WHERE component = $1",
+                       1, NULL, component_param, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = db_failure(db, res, err);
+        goto out;
+    }
+    int current = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = NULL;
+    for (const migration_t *m = migrations; m && m->version; m++) {
+        if (m->version <= current)
+            continue;
+        res = PQexec(conn, m->sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = db_failure(db, res, err);
+            char why[ERR_MSG_MAX];
+            memcpy(why, err->msg, sizeof why);
+            err_set(err, "migration %s failed: %.400s", m->name, why);
+            goto out;
+        }
+        PQclear(res);
+        res = NULL;
+        char version[16];
+        snprintf(version, sizeof version, "%d", m->version);
+        const char *params[3] = {component, version, m->name};
+        rc = s_exec_params(db,
+                           "INSERT INTO schema_version (component, version, name) VALUES ($1, $2, $3)",
+                           3, params, err);
+        if (rc != DB_OK)
+            goto out;
+        log_info("migration applied", LF_STR("schema", db->schema), LF_STR("name", m->name));
+    }
+    rc = db_exec(db, "COMMIT", err);
+    in_tx = 0;
+out:
+    PQclear(res);
+    if (in_tx && db->conn) {
+        PGresult *r = PQexec(db->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    return rc;
+}
+
+int64_t db_get_int64(const PGresult *res, int row, int col)
+{
+    if (PQgetlength(res, row, col) != 8)
+        return 0;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, row, col);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return (int64_t)v;
+}
+
+void db_put_int64(unsigned char out[8], int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        out[i] = (unsigned char)(u & 0xff);
+}
+
+void db_put_int32(unsigned char out[4], int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+    for (int i = 3; i >= 0; i--, u >>= 8)
+        out[i] = (unsigned char)(u & 0xff);
+}
+
+void db_put_int16(unsigned char out[2], int16_t v)
+{
+    uint16_t u = (uint16_t)v;
+    out[0] = (unsigned char)(u >> 8);
+    out[1] = (unsigned char)(u & 0xff);
+}

@@ -1,0 +1,446 @@
+/* ingest.c - validate, group-commit, acknowledge, publish; see
+ * include/ingest.h. */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zmq.h>
+
+#include "control.h"
+#include "log.h"
+
+#define INGEST_MAX_ROUTING_FRAMES 4
+#define INGEST_COMMIT_ATTEMPTS 3
+
+/* ---- the transaction ----------------------------------------------------- */
+
+static int s_same_id(const stream_record_t *a, const stream_record_t *b)
+{
+    return a->id_len == b->id_len && strncasecmp(a->id, b->id, a->id_len) == 0;
+}
+
+static int s_same_msg(const stream_record_t *a, const char *msg, size_t len)
+{
+    return a->msg_len == len && memcmp(a->msg, msg, len) == 0;
+}
+
+/* Marks the items whose id is already in the log. Ids were validated as
+ * UUIDs, so the array literal cannot be used for injection. */
+static db_rc_t s_find_stored(db_t *db, PGconn *conn, ingest_item_t *items, size_t n, int *is_new,
+                             err_t *err)
+{
+    size_t cap = n * 40 + 3;
+    char *literal = malloc(cap);
+    if (!literal) {
+        err_set(err, "out of memory");
+        return DB_FAILED;
+    }
+    size_t len = 0;
+    literal[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            literal[len++] = ',';
+        memcpy(literal + len, items[i].rec.id, items[i].rec.id_len);
+        len += items[i].rec.id_len;
+    }
+    literal[len++] = '}';
+    literal[len] = '\0';
+    const char *params[1] = {literal};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT msg_id::text, stream, seq, body FROM stream_log"
+                                 " WHERE msg_id = ANY($1::uuid[])",
+                                 1, NULL, params, NULL, NULL, 1);
+    free(literal);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        db_rc_t rc = db_failure(db, res, err);
+        PQclear(res);
+        return rc;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *id = PQgetvalue(res, r, 0);
+        for (size_t i = 0; i < n; i++) {
+            if ((size_t)PQgetlength(res, r, 0) != items[i].rec.id_len ||
+                strncasecmp(id, items[i].rec.id, items[i].rec.id_len) != 0)
+                continue;
+            is_new[i] = 0;
+            items[i].outcome = s_same_msg(&items[i].rec, PQgetvalue(res, r, 3),
+                                          (size_t)PQgetlength(res, r, 3))
+                                   ? INGEST_DUPLICATE
+                                   : INGEST_CONFLICT;
+            snprintf(items[i].stream, sizeof items[i].stream, "%.*s", PQgetlength(res, r, 1),
+                     PQgetvalue(res, r, 1));
+            items[i].seq = db_get_int64(res, r, 2);
+        }
+    }
+    PQclear(res);
+    return DB_OK;
+}
+
+static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
+                             stream_record_t *fresh, size_t *nfresh, int *is_new, err_t *err)
+{
+    db_rc_t rc = DB_TRANSIENT;
+    int in_tx = 0;
+    *nfresh = 0;
+    PGconn *conn = db_conn(db, err);
+    if (!conn)
+        goto out;
+    if ((rc = db_exec(db, "BEGIN", err)) != DB_OK)
+        goto out;
+    in_tx = 1;
+    for (size_t i = 0; i < n; i++)
+        is_new[i] = 1;
+    if ((rc = s_find_stored(db, conn, items, n, is_new, err)) != DB_OK)
+        goto out;
+    /* A repeat inside the batch is answered like its first occurrence. */
+    for (size_t i = 0; i < n; i++) {
+        if (!is_new[i])
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            if (is_new[j] == 1 && s_same_id(&items[j].rec, &items[i].rec)) {
+                is_new[i] = -(int)j - 2; /* an alias of j */
+                break;
+            }
+        }
+        if (is_new[i] == 1)
+            fresh[(*nfresh)++] = items[i].rec;
+    }
+    if ((rc = producer_append_in_tx(p, fresh, *nfresh, err)) != DB_OK)
+        goto out;
+    rc = db_exec(db, "COMMIT", err);
+    in_tx = 0;
+out:
+    if (in_tx) {
+        err_t ignored;
+        db_exec(db, "ROLLBACK", &ignored);
+    }
+    return rc;
+}
+
+db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, err_t *err)
+{
+    if (n == 0)
+        return DB_OK;
+    db_rc_t rc = DB_FAILED;
+    stream_record_t *fresh = malloc(n * sizeof *fresh);
+    int *is_new = malloc(n * sizeof *is_new);
+    size_t nfresh = 0;
+    if (!fresh || !is_new) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    for (int attempt = 1; attempt <= INGEST_COMMIT_ATTEMPTS; attempt++) {
+        rc = s_commit_once(p, db, items, n, fresh, &nfresh, is_new, err);
+        /* Another instance stored one of our ids between our lookup and our
+         * insert: look again, it will now be found. */
+        if (rc == DB_FAILED && strstr(err->msg, "SQLSTATE 23505") && attempt < INGEST_COMMIT_ATTEMPTS)
+            continue;
+        break;
+    }
+    if (rc != DB_OK) {
+        producer_forget(p);
+        goto out;
+    }
+    producer_committed(p, fresh, nfresh);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_new[i] == 1) {
+            items[i].outcome = INGEST_NEW;
+            items[i].seq = fresh[k++].seq;
+            snprintf(items[i].stream, sizeof items[i].stream, "%s", producer_stream(p));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (is_new[i] <= -2) {
+            const ingest_item_t *first = &items[-is_new[i] - 2];
+            items[i].outcome = s_same_msg(&first->rec, items[i].rec.msg, items[i].rec.msg_len)
+                                   ? INGEST_DUPLICATE
+                                   : INGEST_CONFLICT;
+            items[i].seq = first->seq;
+            snprintf(items[i].stream, sizeof items[i].stream, "%s", first->stream);
+        }
+    }
+out:
+    free(fresh);
+    free(is_new);
+    return rc;
+}
+
+/* ---- the socket ------------------------------------------------------- */
+
+typedef struct slot {
+    zmq_msg_t route[INGEST_MAX_ROUTING_FRAMES]; /* identity (+ empty delimiter) */
+    int nroute;
+    msgpack_sbuffer canon;                      /* canonical envelope, reused */
+    char id[ENVELOPE_ID_LEN + 1];
+    char type[ENVELOPE_NAME_MAX + 1];
+} slot_t;
+
+struct ingest_server {
+    loop_t *loop;        /* borrowed */
+    void *router;        /* borrowed, bound by the caller */
+    producer_t *producer;/* borrowed */
+    db_t *db;            /* borrowed */
+    ingest_validate_fn validate;
+    void *arg;
+    envelope_t env;      /* reused decoder */
+    msgpack_sbuffer reply;
+    slot_t slots[INGEST_BATCH_MAX];
+    ingest_item_t items[INGEST_BATCH_MAX];
+    ingest_stats_t stats;
+};
+
+static int s_on_readable(loop_t *loop, void *socket, void *arg);
+
+ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
+                                   ingest_validate_fn validate, void *arg, err_t *err)
+{
+    ingest_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    self->loop = loop;
+    self->router = router;
+    self->producer = p;
+    self->db = db;
+    self->validate = validate;
+    self->arg = arg;
+    envelope_init(&self->env);
+    msgpack_sbuffer_init(&self->reply);
+    for (int i = 0; i < INGEST_BATCH_MAX; i++)
+        msgpack_sbuffer_init(&self->slots[i].canon);
+    int64_t max = INGEST_SOCKET_MAX_BYTES;
+    int one = 1;
+    zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    if (loop_add_reader(loop, router, s_on_readable, self) != 0) {
+        err_set(err, "event loop is full");
+        ingest_server_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void ingest_server_destroy(ingest_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ingest_server_t *self = *self_p;
+    loop_remove_reader(self->loop, self->router);
+    envelope_fini(&self->env);
+    msgpack_sbuffer_destroy(&self->reply);
+    for (int i = 0; i < INGEST_BATCH_MAX; i++)
+        msgpack_sbuffer_destroy(&self->slots[i].canon);
+    free(self);
+    *self_p = NULL;
+}
+
+void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out)
+{
+    *out = s->stats;
+}
+
+/* Sends the packed reply to the slot's peer and releases its routing frames. */
+static void s_reply(ingest_server_t *self, slot_t *slot)
+{
+    int ok = 1;
+    for (int i = 0; i < slot->nroute && ok; i++)
+        ok = zmq_send(self->router, zmq_msg_data(&slot->route[i]), zmq_msg_size(&slot->route[i]),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
+    if (ok && zmq_send(self->router, self->reply.data, self->reply.size, ZMQ_DONTWAIT) < 0)
+        ok = 0;
+    if (!ok)
+        log_debug("reply not delivered: client gone");
+    for (int i = 0; i < slot->nroute; i++)
+        zmq_msg_close(&slot->route[i]);
+    slot->nroute = 0;
+}
+
+static void s_reply_error(ingest_server_t *self, slot_t *slot, const char *code, const char *field,
+                          const char *text)
+{
+    msgpack_sbuffer_clear(&self->reply);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &self->reply, msgpack_sbuffer_write);
+    control_pack_error(&pk, code, field, text);
+    s_reply(self, slot);
+}
+
+static void s_reply_ok(ingest_server_t *self, slot_t *slot, const ingest_item_t *item)
+{
+    msgpack_sbuffer_clear(&self->reply);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &self->reply, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    control_pack_str(&pk, "ok");
+    msgpack_pack_true(&pk);
+    control_pack_str(&pk, "id");
+    control_pack_str(&pk, slot->id);
+    control_pack_str(&pk, "stream");
+    control_pack_str(&pk, item->stream);
+    control_pack_str(&pk, "seq");
+    msgpack_pack_int64(&pk, item->seq);
+    control_pack_str(&pk, "duplicate");
+    if (item->outcome == INGEST_DUPLICATE)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    s_reply(self, slot);
+}
+
+/* The field an envelope error names ("field 'time': ..."), for the reply's
+ * "field" key; NULL when the message names none. */
+static const char *s_field_of(const char *msg, char *out, size_t cap)
+{
+    const char *p = strstr(msg, "field '");
+    if (!p)
+        return NULL;
+    p += 7;
+    size_t n = strcspn(p, "'");
+    if (n == 0 || n >= cap)
+        return NULL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Reads one request into slot: routing frames, then the payload into
+ * *payload. Returns 1 for a request, 0 when none is waiting, -1 for a
+ * request of the wrong shape (already answered or dropped). */
+static int s_read_request(ingest_server_t *self, slot_t *slot, zmq_msg_t *payload)
+{
+    zmq_msg_t frame;
+    int nframes = 0, more = 1, overflow = 0;
+    slot->nroute = 0;
+    zmq_msg_init(payload);
+    while (more) {
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, self->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frame);
+            if (nframes == 0)
+                return 0;
+            break;
+        }
+        more = zmq_msg_more(&frame);
+        nframes++;
+        if (!more) {
+            zmq_msg_move(payload, &frame);
+        } else if (slot->nroute < INGEST_MAX_ROUTING_FRAMES) {
+            zmq_msg_init(&slot->route[slot->nroute]);
+            zmq_msg_move(&slot->route[slot->nroute++], &frame);
+        } else {
+            overflow = 1;
+        }
+        zmq_msg_close(&frame);
+    }
+    /* ROUTER always gives an identity frame; a REQ client adds an empty
+     * delimiter. Anything else is a client speaking another protocol. */
+    int shape_ok = !overflow && slot->nroute >= 1 && slot->nroute <= 2 &&
+                   (slot->nroute == 1 || zmq_msg_size(&slot->route[1]) == 0);
+    if (!shape_ok) {
+        log_warn("submit of the wrong shape", LF_INT("frames", nframes));
+        if (slot->nroute >= 1)
+            s_reply_error(self, slot, "E_MALFORMED", NULL,
+                          "expected one frame: the envelope (after REQ's empty delimiter)");
+        for (int i = 0; i < slot->nroute; i++)
+            zmq_msg_close(&slot->route[i]);
+        slot->nroute = 0;
+        zmq_msg_close(payload);
+        return -1;
+    }
+    return 1;
+}
+
+/* Decodes, validates and canonicalises one request; 0 if it joins the
+ * batch, -1 if it was answered with an error. */
+static int s_admit(ingest_server_t *self, slot_t *slot, ingest_item_t *item, zmq_msg_t *payload)
+{
+    err_t err;
+    char field_buf[64];
+    envelope_status_t st =
+        envelope_decode(&self->env, zmq_msg_data(payload), zmq_msg_size(payload), &err);
+    if (st != ENVELOPE_OK) {
+        self->stats.rejected++;
+        s_reply_error(self, slot, envelope_status_code(st), s_field_of(err.msg, field_buf, sizeof field_buf),
+                      err.msg);
+        return -1;
+    }
+    const char *code = "E_INVALID", *field = NULL;
+    if (self->validate && self->validate(self->arg, &self->env, &code, &field, &err) != 0) {
+        self->stats.rejected++;
+        s_reply_error(self, slot, code, field, err.msg);
+        return -1;
+    }
+    msgpack_sbuffer_clear(&slot->canon);
+    if (envelope_encode(&self->env, &slot->canon, &err) != 0) {
+        self->stats.rejected++;
+        s_reply_error(self, slot, "E_INVALID", NULL, err.msg);
+        return -1;
+    }
+    memcpy(slot->id, self->env.id, sizeof slot->id);
+    memcpy(slot->type, self->env.type, sizeof slot->type);
+    *item = (ingest_item_t){
+        .rec = {.id = slot->id,
+                .id_len = strlen(slot->id),
+                .type = slot->type,
+                .type_len = strlen(slot->type),
+                .msg = slot->canon.data,
+                .msg_len = slot->canon.size},
+    };
+    return 0;
+}
+
+static int s_on_readable(loop_t *loop, void *socket, void *arg)
+{
+    (void)loop;
+    (void)socket;
+    ingest_server_t *self = arg;
+    size_t n = 0;
+    while (n < INGEST_BATCH_MAX) {
+        zmq_msg_t payload;
+        int got = s_read_request(self, &self->slots[n], &payload);
+        if (got == 0)
+            break;
+        if (got < 0)
+            continue;
+        int admitted = s_admit(self, &self->slots[n], &self->items[n], &payload);
+        zmq_msg_close(&payload);
+        if (admitted == 0)
+            n++;
+    }
+    if (n == 0)
+        return 0;
+
+    err_t err;
+    db_rc_t rc = ingest_commit(self->producer, self->db, self->items, n, &err);
+    if (rc == DB_OK)
+        self->stats.batches++;
+    else
+        log_warn("submit batch not stored", LF_INT("n", n), LF_STR("error", err.msg),
+                 LF_STR("answer", rc == DB_TRANSIENT ? "E_UNAVAILABLE" : "E_INTERNAL"));
+    for (size_t i = 0; i < n; i++) {
+        slot_t *slot = &self->slots[i];
+        const ingest_item_t *item = &self->items[i];
+        if (rc == DB_TRANSIENT) {
+            self->stats.unavailable++;
+            s_reply_error(self, slot, "E_UNAVAILABLE", NULL,
+                          "database unavailable: not stored, retry with the same id");
+        } else if (rc != DB_OK) {
+            s_reply_error(self, slot, "E_INTERNAL", NULL, "not stored: internal error");
+        } else if (item->outcome == INGEST_CONFLICT) {
+            self->stats.rejected++;
+            s_reply_error(self, slot, "E_ID_CONFLICT", "id",
+                          "field 'id': already used for a different message");
+        } else {
+            if (item->outcome == INGEST_NEW)
+                self->stats.accepted++;
+            else
+                self->stats.duplicates++;
+            s_reply_ok(self, slot, item);
+        }
+    }
+    return 0;
+}

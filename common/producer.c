@@ -1,0 +1,381 @@
+/* producer.c - stream log writer, publisher and replay source; see
+ * include/producer.h. */
+#include "producer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "log.h"
+
+#define PRODUCER_COPY_CHUNK (256u * 1024u)
+
+struct producer {
+    db_t *db;                         /* borrowed */
+    void *pub;                        /* borrowed PUB socket */
+    char stream[STREAM_NAME_MAX + 1]; /* our stream's name */
+    int64_t last_seq;                 /* committed head as far as we know */
+    int loaded;                       /* last_seq is trustworthy */
+    msgpack_sbuffer frame;            /* reused publish buffer */
+    unsigned char *copy_buf;          /* reused COPY buffer */
+    size_t copy_cap;
+};
+
+/* Stream names are topic prefixes on the wire: keep them to a safe charset. */
+static int s_valid_stream_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > STREAM_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+producer_t *producer_new(db_t *db, void *pub, const char *stream, err_t *err)
+{
+    if (!s_valid_stream_name(stream)) {
+        err_set(err, "stream name '%s' must be 1..%d of [a-z0-9._-]", stream, STREAM_NAME_MAX);
+        return NULL;
+    }
+    producer_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    self->db = db;
+    self->pub = pub;
+    snprintf(self->stream, sizeof self->stream, "%s", stream);
+    msgpack_sbuffer_init(&self->frame);
+    return self;
+}
+
+void producer_destroy(producer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    producer_t *self = *self_p;
+    msgpack_sbuffer_destroy(&self->frame);
+    free(self->copy_buf);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *producer_stream(const producer_t *p)
+{
+    return p->stream;
+}
+
+int64_t producer_last_seq(const producer_t *p)
+{
+    return p->last_seq;
+}
+
+db_rc_t producer_load(producer_t *p, err_t *err)
+{
+    PGconn *conn = db_conn(p->db, err);
+    if (!conn)
+        return DB_TRANSIENT;
+    const char *params[1] = {p->stream};
+    PGresult *res = PQexecParams(conn,
+                                 "INSERT INTO stream_head (stream) VALUES ($1)"
+                                 " ON CONFLICT (stream) DO UPDATE SET last_seq = stream_head.last_seq"
+                                 " RETURNING last_seq",
+                                 1, NULL, params, NULL, NULL, 1);
+    db_rc_t rc = DB_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        rc = db_failure(p->db, res, err);
+    else {
+        p->last_seq = db_get_int64(res, 0, 0);
+        p->loaded = 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+void producer_forget(producer_t *p)
+{
+    p->loaded = 0;
+}
+
+/* Grows the COPY buffer to hold at least need bytes. */
+static int s_reserve(producer_t *p, size_t need)
+{
+    if (need <= p->copy_cap)
+        return 0;
+    size_t cap = p->copy_cap ? p->copy_cap : PRODUCER_COPY_CHUNK;
+    while (cap < need)
+        cap *= 2;
+    unsigned char *grown = realloc(p->copy_buf, cap);
+    if (!grown)
+        return -1;
+    p->copy_buf = grown;
+    p->copy_cap = cap;
+    return 0;
+}
+
+/* Parses a canonical UUID text into its 16 bytes (the binary COPY form). */
+static int s_uuid_bytes(const char *id, size_t len, unsigned char out[16])
+{
+    if (len != 36)
+        return -1;
+    int k = 0;
+    for (size_t i = 0; i < len && k < 32; i++) {
+        char c = id[i];
+        int v;
+        if (c == '-')
+            continue;
+        if (c >= '0' && c <= '9')
+            v = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v = c - 'A' + 10;
+        else
+            return -1;
+        if (k % 2 == 0)
+            out[k / 2] = (unsigned char)(v << 4);
+        else
+            out[k / 2] |= (unsigned char)v;
+        k++;
+    }
+    return k == 32 ? 0 : -1;
+}
+
+/* Builds the binary COPY payload for recs (PostgreSQL's documented binary
+ * format: signature, flags, extension length, tuples, trailer). */
+static int s_build_copy(producer_t *p, const stream_record_t *recs, size_t n, size_t *out_len,
+                        err_t *err)
+{
+    size_t slen = strlen(p->stream);
+    size_t need = 19 + 2;
+    for (size_t i = 0; i < n; i++)
+        need += 2 + (4 + slen) + (4 + 8) + (4 + 16) + (4 + recs[i].type_len) + (4 + recs[i].msg_len);
+    if (s_reserve(p, need) != 0) {
+        err_set(err, "out of memory for a COPY of %zu bytes", need);
+        return -1;
+    }
+    unsigned char *w = p->copy_buf;
+    memcpy(w, "PGCOPY\n\377\r\n\0", 11);
+    w += 11;
+    memset(w, 0, 8); /* flags, header extension length */
+    w += 8;
+    for (size_t i = 0; i < n; i++) {
+        db_put_int16(w, 5);
+        w += 2;
+        db_put_int32(w, (int32_t)slen);
+        memcpy(w + 4, p->stream, slen);
+        w += 4 + slen;
+        db_put_int32(w, 8);
+        db_put_int64(w + 4, recs[i].seq);
+        w += 12;
+        db_put_int32(w, 16);
+        if (s_uuid_bytes(recs[i].id, recs[i].id_len, w + 4) != 0) {
+            err_set(err, "record %zu: id is not a UUID", i);
+            return -1;
+        }
+        w += 20;
+        db_put_int32(w, (int32_t)recs[i].type_len);
+        memcpy(w + 4, recs[i].type, recs[i].type_len);
+        w += 4 + recs[i].type_len;
+        db_put_int32(w, (int32_t)recs[i].msg_len);
+        memcpy(w + 4, recs[i].msg, recs[i].msg_len);
+        w += 4 + recs[i].msg_len;
+    }
+    db_put_int16(w, -1);
+    w += 2;
+    *out_len = (size_t)(w - p->copy_buf);
+    return 0;
+}
+
+db_rc_t producer_append_in_tx(producer_t *p, stream_record_t *recs, size_t n, err_t *err)
+{
+    if (n == 0)
+        return DB_OK;
+    db_rc_t rc = DB_TRANSIENT;
+    PGresult *res = NULL;
+    PGconn *conn = db_conn(p->db, err);
+    if (!conn)
+        goto out;
+
+    /* Take n numbers; the row stays locked until our COMMIT/ROLLBACK, so no
+     * other writer of this stream can commit in between. */
+    char count[24];
+    snprintf(count, sizeof count, "%zu", n);
+    const char *params[2] = {p->stream, count};
+    res = PQexecParams(conn,
+                       "UPDATE stream_head SET last_seq = last_seq + $2 WHERE stream = $1"
+                       " RETURNING last_seq",
+                       2, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = db_failure(p->db, res, err);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        err_set(err, "stream %s has no head row (producer_load not called?)", p->stream);
+        rc = DB_FAILED;
+        goto out;
+    }
+    int64_t last = db_get_int64(res, 0, 0);
+    PQclear(res);
+    res = NULL;
+    for (size_t i = 0; i < n; i++)
+        recs[i].seq = last - (int64_t)n + 1 + (int64_t)i;
+
+    size_t len = 0;
+    if (s_build_copy(p, recs, n, &len, err) != 0) {
+        rc = DB_FAILED;
+        goto out;
+    }
+    res = PQexec(conn, "COPY stream_log (stream, seq, msg_id, type, body) FROM STDIN (FORMAT binary)");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = db_failure(p->db, res, err);
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    if (PQputCopyData(conn, (const char *)p->copy_buf, (int)len) != 1 ||
+        PQputCopyEnd(conn, NULL) != 1) {
+        rc = db_failure(p->db, NULL, err);
+        goto out;
+    }
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = db_failure(p->db, res, err);
+        goto out;
+    }
+    rc = DB_OK;
+out:
+    PQclear(res);
+    /* Drain whatever libpq still holds so the connection is usable. */
+    if (conn && PQstatus(conn) == CONNECTION_OK) {
+        PGresult *r;
+        while ((r = PQgetResult(conn)) != NULL)
+            PQclear(r);
+    }
+    return rc;
+}
+
+static void s_send_frame(producer_t *p, const msgpack_sbuffer *frame)
+{
+    /* PUB never blocks; at the high-water mark it drops, which consumers
+     * detect as a gap and heal by replay. */
+    if (zmq_send(p->pub, p->stream, strlen(p->stream), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(p->pub, frame->data, frame->size, ZMQ_DONTWAIT) < 0)
+        log_debug("publish dropped", LF_STR("stream", p->stream));
+}
+
+void producer_committed(producer_t *p, const stream_record_t *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        streamwire_pack_data(&p->frame, p->stream, &recs[i]);
+        s_send_frame(p, &p->frame);
+        if (recs[i].seq > p->last_seq)
+            p->last_seq = recs[i].seq;
+    }
+}
+
+void producer_heartbeat(producer_t *p)
+{
+    if (!p->loaded) {
+        err_t err;
+        if (producer_load(p, &err) != DB_OK)
+            return; /* a wrong head is worse than none */
+    }
+    streamwire_pack_heartbeat(&p->frame, p->stream, p->last_seq);
+    s_send_frame(p, &p->frame);
+}
+
+static void s_pack_cstr(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* Formats the 16 uuid bytes of a binary result as canonical text. */
+static void s_uuid_text(const unsigned char *b, char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    int k = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        out[k++] = hex[b[i] >> 4];
+        out[k++] = hex[b[i] & 15];
+    }
+    out[k] = '\0';
+}
+
+db_rc_t producer_replay(producer_t *p, int64_t from, int64_t max, msgpack_packer *pk, err_t *err)
+{
+    db_rc_t rc = DB_TRANSIENT;
+    PGresult *res = NULL;
+    PGconn *conn = db_conn(p->db, err);
+    if (!conn)
+        goto out;
+    if (from < 1)
+        from = 1;
+    if (max < 1 || max > STREAMWIRE_REPLAY_MAX_RECORDS)
+        max = STREAMWIRE_REPLAY_MAX_RECORDS;
+    char from_text[24], max_text[24];
+    snprintf(from_text, sizeof from_text, "%lld", (long long)from);
+    snprintf(max_text, sizeof max_text, "%lld", (long long)max);
+    const char *params[3] = {p->stream, from_text, max_text};
+    /* The head is read in the same snapshot as the rows, so last_seq never
+     * claims rows this reply could not see. */
+    res = PQexecParams(conn,
+                       "SELECT l.seq, l.msg_id, l.type, l.body, h.last_seq"
+                       " FROM stream_head h"
+                       " LEFT JOIN LATERAL (SELECT seq, msg_id, type, body FROM stream_log"
+                       "   WHERE stream = h.stream AND seq >= $2 ORDER BY seq LIMIT $3) l ON true"
+                       " WHERE h.stream = $1",
+                       3, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = db_failure(p->db, res, err);
+        goto out;
+    }
+    int rows = PQntuples(res);
+    int64_t head = rows > 0 ? db_get_int64(res, 0, 4) : 0;
+    /* Count the rows that fit the byte cap (always at least one). */
+    int take = 0;
+    size_t bytes = 0;
+    for (int i = 0; i < rows && !PQgetisnull(res, i, 0); i++) {
+        bytes += (size_t)PQgetlength(res, i, 3) + 64;
+        if (take > 0 && bytes > STREAMWIRE_REPLAY_MAX_BYTES)
+            break;
+        take++;
+    }
+    msgpack_pack_map(pk, 7);
+    s_pack_cstr(pk, "ok");
+    msgpack_pack_true(pk);
+    s_pack_cstr(pk, "kind");
+    s_pack_cstr(pk, "replay");
+    s_pack_cstr(pk, "stream");
+    s_pack_cstr(pk, p->stream);
+    s_pack_cstr(pk, "from");
+    msgpack_pack_int64(pk, from);
+    s_pack_cstr(pk, "to");
+    msgpack_pack_int64(pk, from + take - 1);
+    s_pack_cstr(pk, "last_seq");
+    msgpack_pack_int64(pk, head);
+    s_pack_cstr(pk, "records");
+    msgpack_pack_array(pk, (size_t)take);
+    for (int i = 0; i < take; i++) {
+        char id[37];
+        s_uuid_text((const unsigned char *)PQgetvalue(res, i, 1), id);
+        msgpack_pack_array(pk, 4);
+        msgpack_pack_int64(pk, db_get_int64(res, i, 0));
+        s_pack_cstr(pk, id);
+        msgpack_pack_str(pk, (size_t)PQgetlength(res, i, 2));
+        msgpack_pack_str_body(pk, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2));
+        msgpack_pack_bin(pk, (size_t)PQgetlength(res, i, 3));
+        msgpack_pack_bin_body(pk, PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3));
+    }
+    rc = DB_OK;
+out:
+    PQclear(res);
+    return rc;
+}

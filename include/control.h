@@ -1,0 +1,64 @@
+/* control.h - the request/reply socket every service exposes for health,
+ * version, stream positions and replay, extended by each service with its
+ * own read-only queries (the CLI, dashboards and Docker health checks use
+ * it; consumers of a producer's stream send their replay requests here).
+ *
+ * A ROUTER socket: REQ and DEALER clients both work. A request is one
+ * msgpack map with an "op" string; the reply is one msgpack map with "ok"
+ * true, or "ok" false plus "code" and "error" (docs/protocol.md lists the
+ * codes). Built-in ops:
+ *   health   {"ok", "service", "instance", "version", "db": "up"|"down"}
+ *            ok is false (code E_UNAVAILABLE) while the database is down
+ *   version  {"ok", "version"}
+ *   streams  {"ok", "produced": [{"stream", "last_seq"}],
+ *                   "consumed": [{"stream", "applied", "head"}]}
+ *   replay   see streamwire.h */
+#ifndef AIRGUARD_CONTROL_H
+#define AIRGUARD_CONTROL_H
+
+#include <msgpack.h>
+
+#include "consumer.h"
+#include "db.h"
+#include "err.h"
+#include "loop.h"
+#include "producer.h"
+
+#define CONTROL_REQUEST_MAX (64u * 1024u)
+#define CONTROL_MAX_HANDLERS 32
+
+#ifndef AIRGUARD_VERSION
+#define AIRGUARD_VERSION "0.1.0"
+#endif
+
+typedef struct control control_t;
+
+/* Packs the whole reply map for request into reply. Must pack exactly one
+ * map; control_pack_error() is one. */
+typedef void (*control_handler_fn)(void *arg, const msgpack_object *request,
+                                   msgpack_packer *reply);
+
+/* Binds a ROUTER socket at endpoint and registers it with loop. service and
+ * instance are copied; db is borrowed (for the health check). Returns NULL
+ * with err if the endpoint cannot be bound. */
+control_t *control_new(void *zmq_ctx, loop_t *loop, const char *endpoint, const char *service,
+                       const char *instance, db_t *db, err_t *err);
+void control_destroy(control_t **self_p);
+
+/* Adds an op; returns -1 if the table is full or op is taken. */
+int control_add_handler(control_t *ctl, const char *op, control_handler_fn fn, void *arg);
+
+/* Makes the control socket serve replay of p's stream and report it. */
+void control_add_producer(control_t *ctl, producer_t *p);
+
+/* Reports c's positions under "streams". */
+void control_add_consumer(control_t *ctl, consumer_t *c);
+
+/* Packs {"ok":false, "code":code, "field":field (omitted when NULL), "error":message}. */
+void control_pack_error(msgpack_packer *pk, const char *code, const char *field,
+                        const char *message);
+
+/* Packs a NUL-terminated string (a convenience for handlers). */
+void control_pack_str(msgpack_packer *pk, const char *s);
+
+#endif

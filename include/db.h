@@ -1,0 +1,89 @@
+/* db.h - one service's PostgreSQL connection: connect with back-off,
+ * reconnect after failures, tell "retry later" from "never", and bring the
+ * service's own schema up to date with numbered migrations.
+ *
+ * Every service logs in with its own role and works in its own schema
+ * (search_path is set to it on connect), so no service can touch another's
+ * tables. synchronous_commit is forced on: an acknowledgement must never
+ * precede durability.
+ *
+ * The server may go away at any time. db_conn() never blocks for long: it
+ * returns NULL while the server is unreachable, trying again on a doubling
+ * delay (100 ms .. 5 s). After any failed statement call db_failure() with
+ * the result: it decides whether the failure is transient (connection lost,
+ * server shutting down or starting, serialization/deadlock) and, if the
+ * connection is broken, drops it so that the next db_conn() reconnects. */
+#ifndef AIRGUARD_DB_H
+#define AIRGUARD_DB_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct db db_t;
+
+/* One migration: version N brings the schema from N-1 to N. */
+typedef struct migration {
+    int version;       /* from the file name NNN_xxx.sql; 0 ends a list */
+    const char *name;  /* the file name, for the version table and logs */
+    const char *sql;   /* the statements, run in one transaction */
+} migration_t;
+
+/* Declares the migration list tools/embed.c generates for a component
+ * (services/<name>/sql, or common/sql for "stream"). */
+#define DB_DECLARE_MIGRATIONS(component) extern const migration_t component##_migrations[]
+
+DB_DECLARE_MIGRATIONS(stream);
+
+/* What a failure means for the caller. */
+typedef enum db_rc {
+    DB_OK = 0,
+    DB_TRANSIENT = -1, /* server unreachable / restarting: retry later, never dead-letter */
+    DB_FAILED = -2,    /* the statement itself failed: retrying the same thing will not help */
+} db_rc_t;
+
+/* Connection settings: conninfo is a libpq URL or key=value string; user,
+ * password and schema override/extend it (password may be NULL: libpq then
+ * uses ~/.pgpass or trust). Strings are copied. Does not connect yet.
+ * Returns NULL only if out of memory. */
+db_t *db_new(const char *conninfo, const char *user, const char *password, const char *schema,
+             const char *application_name);
+
+/* Closes the connection and frees; sets *self_p to NULL; safe twice. */
+void db_destroy(db_t **self_p);
+
+/* A live connection, connecting first if needed. NULL when the server cannot
+ * be reached now (err says why; the next attempt waits for the back-off).
+ * The PGconn stays owned by db. */
+PGconn *db_conn(db_t *db, err_t *err);
+
+/* Classifies a failed result (res may be NULL when libpq returned none) and
+ * fills err with the server's message and SQLSTATE. Drops a broken
+ * connection. Does not PQclear res. */
+db_rc_t db_failure(db_t *db, const PGresult *res, err_t *err);
+
+/* Runs a command without parameters and without result rows (BEGIN,
+ * COMMIT, DDL ...). Returns DB_OK or what db_failure() says. */
+db_rc_t db_exec(db_t *db, const char *sql, err_t *err);
+
+/* Applies, in one transaction under an advisory lock (several instances may
+ * start at once), every migration of component (e.g. "stream", "intake")
+ * whose version is above the component's current one, recording each in
+ * <schema>.schema_version. Creates the schema if it does not exist and the
+ * role may. Returns DB_OK, DB_TRANSIENT (try again) or DB_FAILED (a
+ * migration is broken; err names it). */
+db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migrations, err_t *err);
+
+/* The schema this connection works in. */
+const char *db_schema(const db_t *db);
+
+/* Reads a big-endian int64 from a binary-format result field. */
+int64_t db_get_int64(const PGresult *res, int row, int col);
+
+/* Big-endian encoders for binary parameters and COPY. */
+void db_put_int64(unsigned char out[8], int64_t v);
+void db_put_int32(unsigned char out[4], int32_t v);
+void db_put_int16(unsigned char out[2], int16_t v);
+
+#endif

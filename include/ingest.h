@@ -1,0 +1,77 @@
+/* ingest.h - the door through which outside messages enter a stream:
+ * validate, commit in groups, acknowledge only after the commit, publish.
+ *
+ * Contract (architecture.md, stream contract point 1): a submit is answered
+ * "ok" only after its transaction committed; a message id that is already
+ * stored gets the original answer (same stream and seq, "duplicate":true),
+ * never a second copy; the same id with a different message is refused
+ * (E_ID_CONFLICT). While the database is unreachable every submit is
+ * answered E_UNAVAILABLE ("try again with the same id"), never "ok".
+ *
+ * Group commit: each turn of the loop drains whatever requests have
+ * arrived (up to INGEST_BATCH_MAX) and commits them in one transaction with
+ * one COPY, so under load batches grow and throughput follows the database's
+ * batch limit, while a lone request still costs one commit.
+ *
+ * The caller creates and binds the ROUTER socket (so it can set up CURVE)
+ * and supplies a validate callback for its event catalogue. Replies:
+ *   {"ok":true, "id":ID, "stream":S, "seq":N, "duplicate":bool}
+ *   {"ok":false, "code":C, "field":F (when one is at fault), "error":text} */
+#ifndef AIRGUARD_INGEST_H
+#define AIRGUARD_INGEST_H
+
+#include "db.h"
+#include "envelope.h"
+#include "err.h"
+#include "loop.h"
+#include "producer.h"
+
+#define INGEST_BATCH_MAX 1024
+/* Largest frame the socket accepts at all; bigger ones drop the sender's
+ * connection inside ZeroMQ before any memory is spent on them. */
+#define INGEST_SOCKET_MAX_BYTES (16 * 1024 * 1024)
+
+/* How a message that was validated stands after ingest_commit(). */
+typedef enum ingest_outcome {
+    INGEST_NEW,       /* stored now, at item->seq of our stream */
+    INGEST_DUPLICATE, /* stored before: item->stream/seq say where */
+    INGEST_CONFLICT,  /* the id is stored with a different message */
+} ingest_outcome_t;
+
+typedef struct ingest_item {
+    stream_record_t rec;              /* in: id, type, msg (canonical envelope) */
+    ingest_outcome_t outcome;         /* out */
+    char stream[STREAM_NAME_MAX + 1]; /* out: where the message is stored */
+    int64_t seq;                      /* out: its position there */
+} ingest_item_t;
+
+/* Commits the n items in one transaction (see above) and, after the commit,
+ * publishes the new ones through p. Returns DB_OK, DB_TRANSIENT (nothing
+ * stored, answer "try again") or DB_FAILED. */
+db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, err_t *err);
+
+/* Validation of a decoded envelope beyond the envelope itself. Returns 0 to
+ * accept; -1 to refuse, setting *code (a stable E_... string), *field (the
+ * offending field or NULL) and err (a message naming it). */
+typedef int (*ingest_validate_fn)(void *arg, const envelope_t *env, const char **code,
+                                  const char **field, err_t *err);
+
+typedef struct ingest_server ingest_server_t;
+
+/* Serves submits arriving on router (bound by the caller, borrowed) and
+ * registers it with loop. */
+ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
+                                   ingest_validate_fn validate, void *arg, err_t *err);
+void ingest_server_destroy(ingest_server_t **self_p);
+
+/* Counters for the control socket and benchmarks. */
+typedef struct ingest_stats {
+    uint64_t accepted;   /* acknowledged as new */
+    uint64_t duplicates; /* acknowledged as already stored */
+    uint64_t rejected;   /* refused as invalid */
+    uint64_t unavailable;/* answered "try again" */
+    uint64_t batches;    /* transactions committed */
+} ingest_stats_t;
+void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out);
+
+#endif

@@ -1,0 +1,450 @@
+/* airguard.c - the operator's command-line tool.
+ *
+ *   airguard health  [--service S | --endpoint E]   is the service up and its database reachable?
+ *   airguard version [--service S | --endpoint E]
+ *   airguard streams [--service S | --endpoint E]   produced heads and consumed positions
+ *   airguard query JSON [--service S | --endpoint E] any read-only control request
+ *   airguard submit [FILE|-] [--endpoint E] [--clients N]
+ *                   events as JSON (one object, an array, or one object per line);
+ *                   missing v/id/time/source are filled in; prints one reply per event
+ *
+ * Replies are printed as JSON. Exit status: 0 when every reply was ok, 1 when
+ * a reply was an error, 2 for usage errors, 3 when a service did not answer.
+ * Requests are retried like the ZeroMQ guide's Lazy Pirate: on a timeout the
+ * socket is replaced and the same request (same message id) is sent again. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "envelope.h"
+#include "mpjson.h"
+
+#define MAX_CLIENTS 64
+#define CLI_MAX_INPUT (64u * 1024u * 1024u)
+
+typedef struct options {
+    const char *endpoint;  /* where to send */
+    int timeout_ms;        /* per attempt */
+    int retries;           /* attempts per request */
+    int clients;           /* concurrent submitters */
+} options_t;
+
+/* Default control endpoints of a local suite (the files in config/ agree). */
+static const char *s_service_endpoint(const char *service)
+{
+    static const struct {
+        const char *name, *endpoint;
+    } table[] = {
+        {"intake", "tcp://127.0.0.1:7100"},     {"dispatch", "tcp://127.0.0.1:7110"},
+        {"cases", "tcp://127.0.0.1:7120"},      {"attendance", "tcp://127.0.0.1:7130"},
+        {"scoring", "tcp://127.0.0.1:7140"},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].name, service) == 0)
+            return table[i].endpoint;
+    return NULL;
+}
+
+static void s_usage(FILE *out)
+{
+    fputs("usage: airguard COMMAND [options]\n"
+          "  health  [--service S | --endpoint E]   service and database health\n"
+          "  version [--service S | --endpoint E]\n"
+          "  streams [--service S | --endpoint E]   stream positions\n"
+          "  query JSON [--service S | --endpoint E] send a control request, e.g. '{\"op\":\"health\"}'\n"
+          "  submit [FILE|-] [--endpoint E] [--clients N]\n"
+          "                                         submit events written as JSON\n"
+          "options: --timeout-ms MS (default 3000), --retries N (default 3)\n"
+          "services: intake dispatch cases attendance scoring (control endpoints on 127.0.0.1:71x0);\n"
+          "submit defaults to $AIRGUARD_SUBMIT_ENDPOINT or tcp://127.0.0.1:7200\n",
+          out);
+}
+
+static void *s_socket(void *ctx, const char *endpoint)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(s, endpoint) != 0) {
+        fprintf(stderr, "airguard: cannot connect to %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Prints a reply; returns 1 if it says ok, 0 otherwise. */
+static int s_print_reply(const char *data, size_t size)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int ok = 0;
+    if (msgpack_unpack_next(&u, data, size, NULL) == MSGPACK_UNPACK_SUCCESS) {
+        mpjson_print(stdout, &u.data);
+        fputc('\n', stdout);
+        const msgpack_object *o = mp_get(&u.data, "ok");
+        ok = o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+    } else {
+        printf("{\"ok\":false,\"code\":\"E_BAD_REPLY\",\"error\":\"reply is not msgpack\"}\n");
+    }
+    msgpack_unpacked_destroy(&u);
+    return ok;
+}
+
+/* One request, Lazy Pirate. Returns 0 ok, 1 error reply, 3 no answer. */
+static int s_request(void *ctx, const options_t *o, const char *data, size_t size)
+{
+    for (int attempt = 0; attempt < o->retries; attempt++) {
+        void *s = s_socket(ctx, o->endpoint);
+        if (!s)
+            return 2;
+        zmq_send(s, data, size, 0);
+        zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, o->timeout_ms) > 0) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            int rc = 3;
+            if (zmq_msg_recv(&m, s, 0) >= 0)
+                rc = s_print_reply(zmq_msg_data(&m), zmq_msg_size(&m)) ? 0 : 1;
+            zmq_msg_close(&m);
+            zmq_close(s);
+            return rc;
+        }
+        zmq_close(s);
+    }
+    fprintf(stderr, "airguard: no answer from %s after %d attempts of %d ms\n", o->endpoint,
+            o->retries, o->timeout_ms);
+    return 3;
+}
+
+static int s_control(void *ctx, const options_t *o, const char *json)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    err_t err;
+    int rc = 2;
+    if (mpjson_parse(json, strlen(json), &pk, &err) != 0)
+        fprintf(stderr, "airguard: request: %s\n", err.msg);
+    else
+        rc = s_request(ctx, o, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static char *s_read_all(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "airguard: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            if (cap >= CLI_MAX_INPUT) {
+                fprintf(stderr, "airguard: %s: larger than %u bytes\n", path, CLI_MAX_INPUT);
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *grown = realloc(buf, cap *= 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = grown;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Completes one event given as a JSON object: fills v, id, time, source
+ * when absent and packs the envelope. Returns 0 or -1 with err. */
+static int s_complete_event(const msgpack_object *ev, msgpack_sbuffer *out, err_t *err)
+{
+    if (ev->type != MSGPACK_OBJECT_MAP) {
+        err_set(err, "an event must be a JSON object");
+        return -1;
+    }
+    uint32_t extra = 0;
+    int has_v = mp_get(ev, "v") != NULL, has_id = mp_get(ev, "id") != NULL;
+    int has_time = mp_get(ev, "time") != NULL, has_source = mp_get(ev, "source") != NULL;
+    extra = (uint32_t)(!has_v + !has_id + !has_time + !has_source);
+    msgpack_sbuffer_clear(out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, ev->via.map.size + extra);
+    if (!has_v) {
+        msgpack_pack_str_with_body(&pk, "v", 1);
+        msgpack_pack_int(&pk, ENVELOPE_VERSION);
+    }
+    if (!has_id) {
+        char id[ENVELOPE_ID_LEN + 1];
+        if (envelope_new_id(id) != 0) {
+            err_set(err, "no randomness for a message id");
+            return -1;
+        }
+        msgpack_pack_str_with_body(&pk, "id", 2);
+        msgpack_pack_str_with_body(&pk, id, ENVELOPE_ID_LEN);
+    }
+    if (!has_time) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        msgpack_pack_str_with_body(&pk, "time", 4);
+        msgpack_pack_int64(&pk, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    }
+    if (!has_source) {
+        msgpack_pack_str_with_body(&pk, "source", 6);
+        msgpack_pack_str_with_body(&pk, "cli", 3);
+    }
+    for (uint32_t i = 0; i < ev->via.map.size; i++) {
+        msgpack_pack_object(&pk, ev->via.map.ptr[i].key);
+        msgpack_pack_object(&pk, ev->via.map.ptr[i].val);
+    }
+    return 0;
+}
+
+/* Splits the input into events: one JSON value (object or array of
+ * objects), or JSON lines. Packs each completed envelope into events[]. */
+static int s_load_events(const char *text, size_t len, msgpack_sbuffer **events, size_t *n)
+{
+    msgpack_sbuffer all;
+    msgpack_sbuffer_init(&all);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &all, msgpack_sbuffer_write);
+    err_t err;
+    int rc = -1;
+    *events = NULL;
+    *n = 0;
+    /* Try one JSON value first; fall back to one value per line. */
+    if (mpjson_parse(text, len, &pk, &err) != 0) {
+        msgpack_sbuffer_clear(&all);
+        size_t count = 0;
+        msgpack_sbuffer lines;
+        msgpack_sbuffer_init(&lines);
+        msgpack_packer lpk;
+        msgpack_packer_init(&lpk, &lines, msgpack_sbuffer_write);
+        const char *p = text, *end = text + len;
+        int lineno = 0;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *le = nl ? nl : end;
+            lineno++;
+            size_t l = (size_t)(le - p);
+            int blank = 1;
+            for (size_t i = 0; i < l; i++)
+                blank &= (p[i] == ' ' || p[i] == '\t' || p[i] == '\r');
+            if (!blank) {
+                if (mpjson_parse(p, l, &lpk, &err) != 0) {
+                    fprintf(stderr, "airguard: input line %d: %s\n", lineno, err.msg);
+                    msgpack_sbuffer_destroy(&lines);
+                    goto out;
+                }
+                count++;
+            }
+            p = le + 1;
+        }
+        msgpack_pack_array(&pk, count);
+        pk.callback(pk.data, lines.data, lines.size);
+        msgpack_sbuffer_destroy(&lines);
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, all.data, all.size, NULL) != MSGPACK_UNPACK_SUCCESS) {
+        msgpack_unpacked_destroy(&u);
+        goto out;
+    }
+    const msgpack_object *list = &u.data;
+    uint32_t count = list->type == MSGPACK_OBJECT_ARRAY ? list->via.array.size : 1;
+    *events = calloc(count ? count : 1, sizeof **events);
+    for (uint32_t i = 0; *events && i < count; i++) {
+        const msgpack_object *ev = list->type == MSGPACK_OBJECT_ARRAY ? &list->via.array.ptr[i] : list;
+        msgpack_sbuffer_init(&(*events)[i]);
+        (*n)++;
+        if (s_complete_event(ev, &(*events)[i], &err) != 0) {
+            fprintf(stderr, "airguard: event %u: %s\n", i + 1, err.msg);
+            msgpack_unpacked_destroy(&u);
+            goto out;
+        }
+    }
+    rc = *events ? 0 : -1;
+    msgpack_unpacked_destroy(&u);
+out:
+    msgpack_sbuffer_destroy(&all);
+    return rc;
+}
+
+typedef struct submitter {
+    void *sock;
+    long event;        /* index in flight, -1 idle */
+    int attempts;
+    long long deadline_ms;
+} submitter_t;
+
+static long long s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends events with up to o->clients in flight; one reply line per event,
+ * in completion order. E_UNAVAILABLE and timeouts are retried with the same
+ * id. Returns the exit status. */
+static int s_submit(void *ctx, const options_t *o, msgpack_sbuffer *events, size_t n)
+{
+    int clients = o->clients < (int)n ? o->clients : (int)n;
+    submitter_t sub[MAX_CLIENTS];
+    zmq_pollitem_t items[MAX_CLIENTS];
+    size_t next = 0, done = 0;
+    int status = 0;
+    for (int i = 0; i < clients; i++)
+        sub[i] = (submitter_t){.sock = s_socket(ctx, o->endpoint), .event = -1};
+    while (done < n) {
+        long long now = s_now_ms();
+        for (int i = 0; i < clients; i++) {
+            submitter_t *s = &sub[i];
+            if (!s->sock)
+                return 2;
+            if (s->event < 0 && next < n) {
+                s->event = (long)next++;
+                s->attempts = 0;
+                s->deadline_ms = 0;
+            }
+            if (s->event >= 0 && now >= s->deadline_ms) {
+                if (s->attempts == o->retries) {
+                    fprintf(stderr, "airguard: event %ld: no answer from %s\n", s->event + 1,
+                            o->endpoint);
+                    status = 3;
+                    s->event = -1;
+                    done++;
+                    continue;
+                }
+                if (s->attempts > 0) { /* Lazy Pirate: a fresh socket */
+                    zmq_close(s->sock);
+                    s->sock = s_socket(ctx, o->endpoint);
+                }
+                zmq_send(s->sock, events[s->event].data, events[s->event].size, 0);
+                s->attempts++;
+                s->deadline_ms = now + o->timeout_ms;
+            }
+            items[i] = (zmq_pollitem_t){.socket = s->sock, .events = ZMQ_POLLIN};
+        }
+        if (zmq_poll(items, clients, 50) < 0 && errno != EINTR)
+            return 3;
+        for (int i = 0; i < clients; i++) {
+            submitter_t *s = &sub[i];
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, s->sock, ZMQ_DONTWAIT) >= 0 && s->event >= 0) {
+                msgpack_unpacked u;
+                msgpack_unpacked_init(&u);
+                int again = 0;
+                if (msgpack_unpack_next(&u, zmq_msg_data(&m), zmq_msg_size(&m), NULL) ==
+                    MSGPACK_UNPACK_SUCCESS)
+                    again = mp_str_eq(mp_get(&u.data, "code"), "E_UNAVAILABLE") &&
+                            s->attempts < o->retries;
+                msgpack_unpacked_destroy(&u);
+                if (again) {
+                    s->deadline_ms = s_now_ms() + 200; /* back off, then resend */
+                } else {
+                    if (!s_print_reply(zmq_msg_data(&m), zmq_msg_size(&m)) && status == 0)
+                        status = 1;
+                    s->event = -1;
+                    done++;
+                }
+            }
+            zmq_msg_close(&m);
+        }
+    }
+    for (int i = 0; i < clients; i++)
+        if (sub[i].sock)
+            zmq_close(sub[i].sock);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        s_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    options_t o = {.timeout_ms = 3000, .retries = 3, .clients = 16};
+    const char *positional = NULL, *service = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--endpoint") && v)
+            o.endpoint = argv[++i];
+        else if (!strcmp(a, "--service") && v)
+            service = argv[++i];
+        else if (!strcmp(a, "--timeout-ms") && v)
+            o.timeout_ms = atoi(argv[++i]);
+        else if (!strcmp(a, "--retries") && v)
+            o.retries = atoi(argv[++i]);
+        else if (!strcmp(a, "--clients") && v)
+            o.clients = atoi(argv[++i]);
+        else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "airguard: unknown option %s\n", a);
+            return 2;
+        } else if (!positional)
+            positional = a;
+        else {
+            fprintf(stderr, "airguard: unexpected argument %s\n", a);
+            return 2;
+        }
+    }
+    if (o.timeout_ms <= 0 || o.retries <= 0 || o.clients <= 0 || o.clients > MAX_CLIENTS) {
+        fprintf(stderr, "airguard: --timeout-ms, --retries > 0; --clients 1..%d\n", MAX_CLIENTS);
+        return 2;
+    }
+    if (service && !(o.endpoint = s_service_endpoint(service))) {
+        fprintf(stderr, "airguard: unknown service '%s'\n", service);
+        return 2;
+    }
+    int rc = 2;
+    void *ctx = zmq_ctx_new();
+    if (!strcmp(cmd, "submit")) {
+        if (!o.endpoint)
+            o.endpoint = getenv("AIRGUARD_SUBMIT_ENDPOINT") ? getenv("AIRGUARD_SUBMIT_ENDPOINT")
+                                                           : "tcp://127.0.0.1:7200";
+        size_t len = 0, n = 0;
+        char *text = s_read_all(positional ? positional : "-", &len);
+        msgpack_sbuffer *events = NULL;
+        if (text && s_load_events(text, len, &events, &n) == 0)
+            rc = n ? s_submit(ctx, &o, events, n) : 0;
+        for (size_t i = 0; events && i < n; i++)
+            msgpack_sbuffer_destroy(&events[i]);
+        free(events);
+        free(text);
+    } else {
+        if (!o.endpoint)
+            o.endpoint = getenv("AIRGUARD_ENDPOINT") ? getenv("AIRGUARD_ENDPOINT")
+                                                     : s_service_endpoint("intake");
+        char req[64];
+        if (!strcmp(cmd, "health") || !strcmp(cmd, "version") || !strcmp(cmd, "streams")) {
+            snprintf(req, sizeof req, "{\"op\":\"%s\"}", cmd);
+            rc = s_control(ctx, &o, req);
+        } else if (!strcmp(cmd, "query") && positional) {
+            rc = s_control(ctx, &o, positional);
+        } else {
+            s_usage(stderr);
+        }
+    }
+    zmq_ctx_term(ctx);
+    return rc;
+}
