@@ -52,7 +52,8 @@ struct consumer {
     void *arg;              /* for apply and on_commit */
     int64_t retry_at;       /* monotonic ms before which we do not touch the database */
     int64_t retry_delay;    /* current back-off */
-    int drop_live;          /* test hook: live messages still to drop */
+    int drop_every;         /* test hook: drop one in this many live messages */
+    uint64_t live_seen;     /* live data messages received, for the hook */
     envelope_t env;         /* reused for every message */
     msgpack_unpacked unpacked;  /* reused for frames */
     msgpack_sbuffer request;    /* reused for replay requests */
@@ -223,9 +224,9 @@ const char *consumer_source_stream(const consumer_t *c, size_t i)
     return i < c->nsources ? c->sources[i].stream : NULL;
 }
 
-void consumer_drop_live_for_test(consumer_t *c, int n)
+void consumer_drop_live_for_test(consumer_t *c, int every)
 {
-    c->drop_live = n;
+    c->drop_every = every > 0 ? every : 0;
 }
 
 /* ---- database ---------------------------------------------------------- */
@@ -629,8 +630,9 @@ static void s_on_pub(consumer_t *c, const streamwire_pub_t *pub)
     const stream_record_t *r = &pub->record;
     if (r->seq > src->head)
         src->head = r->seq;
-    if (c->drop_live > 0) {
-        c->drop_live--;
+    if (c->drop_every && ++c->live_seen % (uint64_t)c->drop_every == 0) {
+        log_info("test hook: live message dropped", LF_STR("stream", src->stream),
+                 LF_INT("seq", r->seq));
         return;
     }
     if (r->seq < expected)

@@ -79,7 +79,8 @@ int consumer_position(const consumer_t *c, const char *stream, int64_t *applied,
 size_t consumer_source_count(const consumer_t *c);
 const char *consumer_source_stream(const consumer_t *c, size_t i);
 
-/* Test hook: drop the next n live data messages as if the network lost them. */
-void consumer_drop_live_for_test(consumer_t *c, int n);
+/* Test hook: drop one in every `every` live data messages, as if the
+ * network lost them (0 turns it off); replay must heal each hole. */
+void consumer_drop_live_for_test(consumer_t *c, int every);
 
 #endif

@@ -6,6 +6,7 @@
  * Type "flaky" fails with a SQL error every time (dead-lettered after
  * CONSUMER_MAX_FAILURES attempts). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -65,6 +66,10 @@ int main(int argc, char **argv)
         service_migrate(&svc, "streamcons", s_migrations, &err) != 0 ||
         service_open_consumer(&svc, s_apply, NULL, NULL, &err) != 0)
         goto fail;
+    /* The forced-gap test loses live messages on purpose. */
+    const char *drop = getenv("AIRGUARD_TEST_DROP_EVERY");
+    if (drop)
+        consumer_drop_live_for_test(svc.consumer, atoi(drop));
     rc = service_run(&svc) == 0 ? 0 : 1;
     goto out;
 fail:
