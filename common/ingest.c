@@ -369,7 +369,9 @@ static int s_admit(ingest_server_t *self, slot_t *slot, ingest_item_t *item, zmq
         return -1;
     }
     const char *code = "E_INVALID", *field = NULL;
-    if (self->validate && self->validate(self->arg, &self->env, &code, &field, &err) != 0) {
+    const char *user_id = zmq_msg_gets(payload, "User-Id");
+    if (self->validate &&
+        self->validate(self->arg, &self->env, user_id, &code, &field, &err) != 0) {
         self->stats.rejected++;
         s_reply_error(self, slot, code, field, err.msg);
         return -1;
@@ -427,7 +429,7 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
         if (rc == DB_TRANSIENT) {
             self->stats.unavailable++;
             s_reply_error(self, slot, "E_UNAVAILABLE", NULL,
-                          "database unavailable: not stored, retry with the same id");
+                          "database unavailable: retry with the same id (it is stored at most once)");
         } else if (rc != DB_OK) {
             s_reply_error(self, slot, "E_INTERNAL", NULL, "not stored: internal error");
         } else if (item->outcome == INGEST_CONFLICT) {

@@ -1,0 +1,262 @@
+/* test_wire.c - unit tests of the stream frames (streamwire), the JSON
+ * bridge (mpjson), the clock and the logger's JSON escaping. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "clock.h"
+#include "envelope.h"
+#include "log.h"
+#include "mpjson.h"
+#include "streamwire.h"
+
+static const char s_id[] = "0b9e8a52-9d1c-4d8e-a0c5-6f1e2d3c4b5a";
+
+static void test_data_frame_round_trip(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    stream_record_t rec = {.seq = 42, .id = s_id, .id_len = 36, .type = "tip.reported",
+                           .type_len = 12, .msg = "\x81\xa1x\x01", .msg_len = 4};
+    streamwire_pack_data(&sb, "events.intake-1", &rec);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    streamwire_pub_t pub;
+    err_t err;
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) == 0);
+    CHECK(pub.kind == STREAMWIRE_DATA);
+    CHECK(strcmp(pub.stream, "events.intake-1") == 0);
+    CHECK(pub.record.seq == 42);
+    CHECK(pub.record.msg_len == 4 && memcmp(pub.record.msg, "\x81\xa1x\x01", 4) == 0);
+    CHECK(pub.record.type_len == 12 && memcmp(pub.record.type, "tip.reported", 12) == 0);
+    /* Every truncation fails cleanly. */
+    for (size_t n = 0; n < sb.size; n++)
+        CHECK(streamwire_unpack_pub(&u, sb.data, n, &pub, &err) != 0);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_heartbeat_frame(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    streamwire_pack_heartbeat(&sb, "events.intake-2", 9001);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    streamwire_pub_t pub;
+    err_t err;
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) == 0);
+    CHECK(pub.kind == STREAMWIRE_HEARTBEAT && pub.last_seq == 9001);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Packs JSON into sb with mpjson, for building odd frames by hand. */
+static void s_json(msgpack_sbuffer *sb, const char *json)
+{
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    err_t err;
+    if (mpjson_parse(json, strlen(json), &pk, &err) != 0)
+        fprintf(stderr, "bad test JSON: %s\n", err.msg);
+}
+
+static void test_bad_pub_frames_name_the_field(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    streamwire_pub_t pub;
+    err_t err;
+    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":0,\"id\":\"x\",\"type\":\"t\",\"msg\":{\"$bin\":\"80\"}}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "'seq'"));
+    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":1,\"id\":\"x\",\"type\":\"t\",\"msg\":\"notbin\"}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "'msg'"));
+    s_json(&sb, "{\"kind\":\"gossip\",\"stream\":\"s\"}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "'kind'"));
+    s_json(&sb, "{\"kind\":\"heartbeat\",\"stream\":\"s\",\"last_seq\":-4}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "last_seq"));
+    s_json(&sb, "[1,2]");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "map"));
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_replay_reply(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    streamwire_replay_t r;
+    stream_record_t rec;
+    err_t err;
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"ok\":true,\"kind\":\"replay\",\"stream\":\"s\",\"from\":5,\"to\":6,\"last_seq\":9,"
+             "\"records\":[[5,\"%s\",\"t\",{\"$bin\":\"80\"}],[6,\"%s\",\"t\",{\"$bin\":\"80\"}]]}",
+             s_id, s_id);
+    s_json(&sb, json);
+    CHECK(streamwire_unpack_replay(&u, sb.data, sb.size, &r, &err) == 0);
+    CHECK(r.from == 5 && r.to == 6 && r.last_seq == 9);
+    CHECK(streamwire_replay_record(&r, 1, &rec, &err) == 0 && rec.seq == 6);
+    CHECK(streamwire_replay_record(&r, 2, &rec, &err) != 0);
+    /* to/from disagreeing with the records is refused. */
+    snprintf(json, sizeof json,
+             "{\"ok\":true,\"stream\":\"s\",\"from\":5,\"to\":9,\"last_seq\":9,\"records\":[]}");
+    s_json(&sb, json);
+    CHECK(streamwire_unpack_replay(&u, sb.data, sb.size, &r, &err) != 0);
+    /* Records out of order are refused. */
+    snprintf(json, sizeof json,
+             "{\"ok\":true,\"stream\":\"s\",\"from\":5,\"to\":5,\"last_seq\":9,"
+             "\"records\":[[7,\"%s\",\"t\",{\"$bin\":\"80\"}]]}", s_id);
+    s_json(&sb, json);
+    CHECK(streamwire_unpack_replay(&u, sb.data, sb.size, &r, &err) == 0);
+    CHECK(streamwire_replay_record(&r, 0, &rec, &err) != 0 && CONTAINS(err.msg, "out of order"));
+    /* An error reply carries its code into err. */
+    s_json(&sb, "{\"ok\":false,\"code\":\"E_UNKNOWN_STREAM\",\"error\":\"no such stream\"}");
+    CHECK(streamwire_unpack_replay(&u, sb.data, sb.size, &r, &err) != 0 &&
+          CONTAINS(err.msg, "E_UNKNOWN_STREAM"));
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Prints o as JSON into a string (tmpfile-backed). */
+static void s_to_json(const msgpack_object *o, char *out, size_t cap)
+{
+    FILE *f = tmpfile();
+    mpjson_print(f, o);
+    rewind(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+static void test_mpjson_round_trip(void)
+{
+    const char *json = "{\"s\":\"白马社区 \\\"q\\\"\\n\",\"i\":-42,\"u\":18446744073709551615,"
+                       "\"f\":1.5,\"b\":true,\"n\":null,\"a\":[1,[2,{}]],\"bin\":{\"$bin\":\"00ff\"}}";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    s_json(&sb, json);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    char out[512];
+    s_to_json(&u.data, out, sizeof out);
+    CHECKF(strcmp(out, "{\"s\":\"白马社区 \\\"q\\\"\\n\",\"i\":-42,\"u\":1.8446744073709552e+19,"
+                       "\"f\":1.5,\"b\":true,\"n\":null,\"a\":[1,[2,{}]],\"bin\":{\"$bin\":\"00ff\"}}") == 0,
+           "%s", out);
+    const msgpack_object *bin = mp_get(&u.data, "bin");
+    CHECK(bin && bin->type == MSGPACK_OBJECT_BIN && bin->via.bin.size == 2);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_mpjson_errors_name_the_place(void)
+{
+    const char *bad[] = {"{\"a\":1,}", "{\"a\" 1}", "[1,2", "\"unterminated", "tru", "{\"a\":1} x",
+                         "01x", "\"\\ud800\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        err_t err;
+        CHECKF(mpjson_parse(bad[i], strlen(bad[i]), &pk, &err) != 0 && CONTAINS(err.msg, "line 1 column"),
+               "input %s", bad[i]);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    err_t err;
+    CHECK(mpjson_parse(deep, sizeof deep, &pk, &err) != 0 && CONTAINS(err.msg, "deeply"));
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_manual_clock(void)
+{
+    aclock_t *c = aclock_new_manual(1579795200000LL); /* 2020-01-23T16:00:00Z */
+    CHECK(aclock_wall_ms(c) == 1579795200000LL);
+    int64_t mono = aclock_mono_ms(c);
+    CHECK(aclock_advance_ms(c, 3600000) == 0);
+    CHECK(aclock_wall_ms(c) == 1579798800000LL && aclock_mono_ms(c) == mono + 3600000);
+    CHECK(aclock_set_wall_ms(c, 0) == -1); /* never backwards */
+    int32_t day = 0;
+    int minute = 0;
+    /* 2020-01-23T17:00Z is 2020-01-24 01:00 in Asia/Shanghai: New Year's Eve. */
+    aclock_local(aclock_wall_ms(c), 480, &day, &minute);
+    CHECK(day == 20200124 && minute == 60);
+    char text[32];
+    aclock_format_utc(aclock_wall_ms(c), text, sizeof text);
+    CHECK(strcmp(text, "2020-01-23T17:00:00.000Z") == 0);
+    aclock_destroy(&c);
+    CHECK(c == NULL);
+    aclock_destroy(&c);
+    aclock_t *sys = aclock_new_system();
+    CHECK(aclock_advance_ms(sys, 5) == -1);
+    CHECK(aclock_wall_ms(sys) > 1700000000000LL);
+    aclock_destroy(&sys);
+}
+
+static void test_clock_from_env(void)
+{
+    setenv("AIRGUARD_CLOCK", "manual:1000", 1);
+    aclock_t *c = aclock_new_from_env();
+    CHECK(c && aclock_wall_ms(c) == 1000);
+    aclock_destroy(&c);
+    setenv("AIRGUARD_CLOCK", "sundial", 1);
+    CHECK(aclock_new_from_env() == NULL);
+    unsetenv("AIRGUARD_CLOCK");
+}
+
+static void test_log_line_is_json(void)
+{
+    char path[] = "/tmp/airguard-log-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    log_init("unit", "unit-1");
+    log_info("quote \" and\nnewline", LF_STR("name", "白马"), LF_INT("n", -3), LF_STR("none", NULL));
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char line[512] = "";
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, line, sizeof line - 1);
+    line[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    CHECK(CONTAINS(line, "\"msg\":\"quote \\\" and\\nnewline\""));
+    CHECK(CONTAINS(line, "\"name\":\"白马\",\"n\":-3,\"none\":null}\n"));
+    CHECK(CONTAINS(line, "\"service\":\"unit\",\"instance\":\"unit-1\""));
+    /* It parses back as JSON. */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    err_t err;
+    CHECK(mpjson_parse(line, strlen(line), &pk, &err) == 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+    RUN(test_data_frame_round_trip);
+    RUN(test_heartbeat_frame);
+    RUN(test_bad_pub_frames_name_the_field);
+    RUN(test_replay_reply);
+    RUN(test_mpjson_round_trip);
+    RUN(test_mpjson_errors_name_the_place);
+    RUN(test_manual_clock);
+    RUN(test_clock_from_env);
+    RUN(test_log_line_is_json);
+    return check_summary();
+}
