@@ -7,9 +7,9 @@
 #include <time.h>
 
 struct aclock {
-    int manual;        /* 0: system clock; 1: moves only when told */
-    int64_t wall_ms;   /* manual: current wall time */
-    int64_t mono_ms;   /* manual: current monotonic time */
+    int manual;      /* 0: system clock; 1: moves only when told */
+    int64_t wall_ms; /* manual: current wall time */
+    int64_t mono_ms; /* manual: current monotonic time */
 };
 
 static int64_t s_timespec_ms(clockid_t id)

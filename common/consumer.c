@@ -34,29 +34,29 @@ typedef struct source {
 /* A live record copied out of its ZeroMQ frame; offsets into live_arena
  * because the arena may move while it grows. */
 typedef struct live_rec {
-    size_t src;               /* index into sources */
+    size_t src; /* index into sources */
     int64_t seq;
     size_t id_off, id_len, type_off, type_len, msg_off, msg_len;
 } live_rec_t;
 
 struct consumer {
-    void *ctx;              /* borrowed ZeroMQ context */
-    loop_t *loop;           /* borrowed */
-    db_t *db;               /* borrowed */
-    char *name;             /* consumer name, key of stream_offset */
+    void *ctx;    /* borrowed ZeroMQ context */
+    loop_t *loop; /* borrowed */
+    db_t *db;     /* borrowed */
+    char *name;   /* consumer name, key of stream_offset */
     source_t sources[CONSUMER_MAX_SOURCES];
     size_t nsources;
-    void *sub;              /* live data and heartbeats of every source */
+    void *sub; /* live data and heartbeats of every source */
     consumer_apply_fn apply;
     consumer_commit_fn on_commit;
-    void *arg;              /* for apply and on_commit */
-    int64_t retry_at;       /* monotonic ms before which we do not touch the database */
-    int64_t retry_delay;    /* current back-off */
-    int drop_every;         /* test hook: drop one in this many live messages */
-    uint64_t live_seen;     /* live data messages received, for the hook */
-    envelope_t env;         /* reused for every message */
-    msgpack_unpacked unpacked;  /* reused for frames */
-    msgpack_sbuffer request;    /* reused for replay requests */
+    void *arg;                 /* for apply and on_commit */
+    int64_t retry_at;          /* monotonic ms before which we do not touch the database */
+    int64_t retry_delay;       /* current back-off */
+    int drop_every;            /* test hook: drop one in this many live messages */
+    uint64_t live_seen;        /* live data messages received, for the hook */
+    envelope_t env;            /* reused for every message */
+    msgpack_unpacked unpacked; /* reused for frames */
+    msgpack_sbuffer request;   /* reused for replay requests */
     live_rec_t live[CONSUMER_BATCH_MAX];
     size_t nlive;
     char *live_arena;
@@ -207,7 +207,7 @@ int consumer_position(const consumer_t *c, const char *stream, int64_t *applied,
         if (strcmp(c->sources[i].stream, stream) == 0) {
             *applied = c->sources[i].applied;
             *head = c->sources[i].head > c->sources[i].applied ? c->sources[i].head
-                                                                 : c->sources[i].applied;
+                                                               : c->sources[i].applied;
             return 0;
         }
     }
@@ -341,16 +341,16 @@ static db_rc_t s_count_failure(consumer_t *c, PGconn *conn, const source_t *src,
 
 /* How one transaction over a run of records ended. */
 typedef enum txn_status {
-    TXN_COMMITTED,  /* everything it could take is committed */
-    TXN_PROBLEM,    /* rolled back: record at o->bad needs special handling */
-    TXN_TRANSIENT,  /* rolled back: database unreachable */
-    TXN_HOLD,       /* committed up to a failing record that must wait */
+    TXN_COMMITTED, /* everything it could take is committed */
+    TXN_PROBLEM,   /* rolled back: record at o->bad needs special handling */
+    TXN_TRANSIENT, /* rolled back: database unreachable */
+    TXN_HOLD,      /* committed up to a failing record that must wait */
 } txn_status_t;
 
 typedef struct txn_outcome {
-    size_t bad;                  /* index of the problem record */
-    consumer_apply_rc_t bad_rc;  /* APPLY_REJECT or APPLY_FAILED */
-    err_t why;                   /* its reason */
+    size_t bad;                 /* index of the problem record */
+    consumer_apply_rc_t bad_rc; /* APPLY_REJECT or APPLY_FAILED */
+    err_t why;                  /* its reason */
 } txn_outcome_t;
 
 /* One transaction: lock the offset, apply recs[0..n) that follow it,
@@ -388,7 +388,7 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
         if (rec->seq <= applied)
             continue; /* already applied: by us before a crash, or a twin */
         if (rec->seq != applied + 1)
-            break;    /* a hole: what follows waits for a replay */
+            break; /* a hole: what follows waits for a replay */
         if ((long)j == special) {
             if (o->bad_rc == APPLY_FAILED) {
                 int failures = 0;
@@ -712,8 +712,9 @@ static int s_on_sub(loop_t *loop, void *socket, void *arg)
         }
         streamwire_pub_t pub;
         err_t err;
-        if (ok && streamwire_unpack_pub(&c->unpacked, zmq_msg_data(&body), zmq_msg_size(&body),
-                                        &pub, &err) == 0 &&
+        if (ok &&
+            streamwire_unpack_pub(&c->unpacked, zmq_msg_data(&body), zmq_msg_size(&body), &pub,
+                                  &err) == 0 &&
             zmq_msg_size(&topic) == strlen(pub.stream) &&
             memcmp(zmq_msg_data(&topic), pub.stream, zmq_msg_size(&topic)) == 0)
             s_on_pub(c, &pub);

@@ -20,9 +20,9 @@ typedef struct handler {
 } handler_t;
 
 struct control {
-    void *router;          /* bound ROUTER socket */
-    loop_t *loop;          /* borrowed */
-    db_t *db;              /* borrowed, for health */
+    void *router; /* bound ROUTER socket */
+    loop_t *loop; /* borrowed */
+    db_t *db;     /* borrowed, for health */
     char service[32];
     char instance[64];
     handler_t handlers[CONTROL_MAX_HANDLERS];
@@ -31,8 +31,8 @@ struct control {
     int nproducers;
     consumer_t *consumers[CONTROL_MAX_STREAMS];
     int nconsumers;
-    msgpack_sbuffer reply;     /* reused */
-    msgpack_unpacked request;  /* reused */
+    msgpack_sbuffer reply;    /* reused */
+    msgpack_unpacked request; /* reused */
 };
 
 static int s_on_request(loop_t *loop, void *socket, void *arg);

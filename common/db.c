@@ -41,8 +41,8 @@ db_t *db_new(const char *conninfo, const char *user, const char *password, const
     self->schema = strdup(schema ? schema : "public");
     self->application_name = strdup(application_name ? application_name : "airguard");
     self->backoff_ms = DB_BACKOFF_MIN_MS;
-    if (!self->conninfo || !self->schema || !self->application_name ||
-        (user && !self->user) || (password && !self->password))
+    if (!self->conninfo || !self->schema || !self->application_name || (user && !self->user) ||
+        (password && !self->password))
         db_destroy(&self);
     return self;
 }
@@ -75,8 +75,8 @@ static void s_drop(db_t *self)
         self->conn = NULL;
     }
     self->next_try_ms = aclock_system_mono_ms() + self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS
-                                                                : self->backoff_ms * 2;
+    self->backoff_ms =
+        self->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : self->backoff_ms * 2;
 }
 
 /* Server notices ("relation already exists, skipping") are not errors;
@@ -191,7 +191,8 @@ db_rc_t db_exec(db_t *db, const char *sql, err_t *err)
         return DB_TRANSIENT;
     PGresult *res = PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(res);
-    db_rc_t rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? DB_OK : db_failure(db, res, err);
+    db_rc_t rc =
+        (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? DB_OK : db_failure(db, res, err);
     PQclear(res);
     return rc;
 }
@@ -202,7 +203,8 @@ static db_rc_t s_exec_params(db_t *db, const char *sql, int n, const char *const
 {
     PGresult *res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
-    db_rc_t rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? DB_OK : db_failure(db, res, err);
+    db_rc_t rc =
+        (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? DB_OK : db_failure(db, res, err);
     PQclear(res);
     return rc;
 }
@@ -252,7 +254,8 @@ db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migration
     if (rc != DB_OK)
         goto out;
     const char *component_param[1] = {component};
-    res = PQexecParams(conn, "SELECT coalesce(max(version), 0) FROM schema_version WHERE component = $1",
+    res = PQexecParams(conn,
+                       "SELECT coalesce(max(version), 0) FROM schema_version WHERE component = $1",
                        1, NULL, component_param, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = db_failure(db, res, err);
@@ -277,9 +280,9 @@ db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migration
         char version[16];
         snprintf(version, sizeof version, "%d", m->version);
         const char *params[3] = {component, version, m->name};
-        rc = s_exec_params(db,
-                           "INSERT INTO schema_version (component, version, name) VALUES ($1, $2, $3)",
-                           3, params, err);
+        rc = s_exec_params(
+            db, "INSERT INTO schema_version (component, version, name) VALUES ($1, $2, $3)", 3,
+            params, err);
         if (rc != DB_OK)
             goto out;
         log_info("migration applied", LF_STR("schema", db->schema), LF_STR("name", m->name));

@@ -11,9 +11,9 @@
 #include "clock.h"
 
 typedef struct reader {
-    void *socket;       /* borrowed ZeroMQ socket */
-    loop_reader_fn fn;  /* called when readable */
-    void *arg;          /* passed to fn */
+    void *socket;      /* borrowed ZeroMQ socket */
+    loop_reader_fn fn; /* called when readable */
+    void *arg;         /* passed to fn */
 } reader_t;
 
 typedef struct timer {

@@ -200,12 +200,26 @@ static int s_string(parser_t *ps, char **out, size_t *out_len)
         char e = *ps->p++;
         unsigned cp = 0;
         switch (e) {
-        case '"': case '\\': case '/': buf[n++] = e; break;
-        case 'b': buf[n++] = '\b'; break;
-        case 'f': buf[n++] = '\f'; break;
-        case 'n': buf[n++] = '\n'; break;
-        case 'r': buf[n++] = '\r'; break;
-        case 't': buf[n++] = '\t'; break;
+        case '"':
+        case '\\':
+        case '/':
+            buf[n++] = e;
+            break;
+        case 'b':
+            buf[n++] = '\b';
+            break;
+        case 'f':
+            buf[n++] = '\f';
+            break;
+        case 'n':
+            buf[n++] = '\n';
+            break;
+        case 'r':
+            buf[n++] = '\r';
+            break;
+        case 't':
+            buf[n++] = '\t';
+            break;
         case 'u':
             if (s_hex4(ps, &cp) != 0) {
                 free(buf);
@@ -305,6 +319,9 @@ static int s_object(parser_t *ps, int depth)
     msgpack_packer ipk;
     msgpack_packer_init(&ipk, &inner, msgpack_sbuffer_write);
     msgpack_packer *outer = ps->pk;
+    /* Members are packed into a scratch buffer until their count is known;
+     * ps->pk is restored before returning. */
+    // cppcheck-suppress autoVariables
     ps->pk = &ipk;
     size_t count = 0;
     int rc = -1;
@@ -367,6 +384,9 @@ static int s_array(parser_t *ps, int depth)
     msgpack_packer ipk;
     msgpack_packer_init(&ipk, &inner, msgpack_sbuffer_write);
     msgpack_packer *outer = ps->pk;
+    /* Members are packed into a scratch buffer until their count is known;
+     * ps->pk is restored before returning. */
+    // cppcheck-suppress autoVariables
     ps->pk = &ipk;
     size_t count = 0;
     int rc = -1;

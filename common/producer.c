@@ -80,11 +80,12 @@ db_rc_t producer_load(producer_t *p, err_t *err)
     if (!conn)
         return DB_TRANSIENT;
     const char *params[1] = {p->stream};
-    PGresult *res = PQexecParams(conn,
-                                 "INSERT INTO stream_head (stream) VALUES ($1)"
-                                 " ON CONFLICT (stream) DO UPDATE SET last_seq = stream_head.last_seq"
-                                 " RETURNING last_seq",
-                                 1, NULL, params, NULL, NULL, 1);
+    PGresult *res =
+        PQexecParams(conn,
+                     "INSERT INTO stream_head (stream) VALUES ($1)"
+                     " ON CONFLICT (stream) DO UPDATE SET last_seq = stream_head.last_seq"
+                     " RETURNING last_seq",
+                     1, NULL, params, NULL, NULL, 1);
     db_rc_t rc = DB_OK;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         rc = db_failure(p->db, res, err);
@@ -153,7 +154,8 @@ static int s_build_copy(producer_t *p, const stream_record_t *recs, size_t n, si
     size_t slen = strlen(p->stream);
     size_t need = 19 + 2;
     for (size_t i = 0; i < n; i++)
-        need += 2 + (4 + slen) + (4 + 8) + (4 + 16) + (4 + recs[i].type_len) + (4 + recs[i].msg_len);
+        need +=
+            2 + (4 + slen) + (4 + 8) + (4 + 16) + (4 + recs[i].type_len) + (4 + recs[i].msg_len);
     if (s_reserve(p, need) != 0) {
         err_set(err, "out of memory for a COPY of %zu bytes", need);
         return -1;
@@ -230,7 +232,8 @@ db_rc_t producer_append_in_tx(producer_t *p, stream_record_t *recs, size_t n, er
         rc = DB_FAILED;
         goto out;
     }
-    res = PQexec(conn, "COPY stream_log (stream, seq, msg_id, type, body) FROM STDIN (FORMAT binary)");
+    res = PQexec(conn,
+                 "COPY stream_log (stream, seq, msg_id, type, body) FROM STDIN (FORMAT binary)");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rc = db_failure(p->db, res, err);
         goto out;

@@ -93,8 +93,7 @@ static void s_usage(const char *name)
            name, name, name);
 }
 
-int service_open(service_t *svc, const char *name, int argc, char **argv, int *exit_now,
-                 err_t *err)
+int service_open(service_t *svc, const char *name, int argc, char **argv, int *exit_now, err_t *err)
 {
     int rc = -1;
     char *password = NULL;
@@ -124,8 +123,8 @@ int service_open(service_t *svc, const char *name, int argc, char **argv, int *e
         goto out;
     const config_node_t *root = config_root(svc->config);
     /* Common keys, plus one section named after the service for its own settings. */
-    const char *const keys[] = {"instance", "database", "control", "publish", "follow",
-                                svc->name,  NULL};
+    const char *const keys[] = {"instance", "database", "control", "publish",
+                                "follow",   svc->name,  NULL};
     if (config_only_keys(root, keys, err) != 0)
         goto out;
     const config_node_t *dbmap = NULL;

@@ -48,12 +48,13 @@ const config_node_t *config_root(const config_t *cfg);
 
 /* Node inspection. */
 config_kind_t config_kind(const config_node_t *node);
-int config_line(const config_node_t *node);              /* 1-based */
-const config_t *config_of(const config_node_t *node);    /* owning tree */
-size_t config_len(const config_node_t *node);            /* entries of a map/seq, 0 for scalars */
-const config_node_t *config_at(const config_node_t *node, size_t i);   /* i-th value of a map or seq */
-const char *config_key_at(const config_node_t *map, size_t i);         /* i-th key of a map */
-const char *config_scalar(const config_node_t *node);    /* text of a scalar, NULL otherwise */
+int config_line(const config_node_t *node);           /* 1-based */
+const config_t *config_of(const config_node_t *node); /* owning tree */
+size_t config_len(const config_node_t *node);         /* entries of a map/seq, 0 for scalars */
+const config_node_t *config_at(const config_node_t *node,
+                               size_t i);                      /* i-th value of a map or seq */
+const char *config_key_at(const config_node_t *map, size_t i); /* i-th key of a map */
+const char *config_scalar(const config_node_t *node); /* text of a scalar, NULL otherwise */
 
 /* Lookup of a key in a map; NULL when absent or when node is not a map. */
 const config_node_t *config_get(const config_node_t *map, const char *key);

@@ -35,8 +35,7 @@ typedef struct control control_t;
 
 /* Packs the whole reply map for request into reply. Must pack exactly one
  * map; control_pack_error() is one. */
-typedef void (*control_handler_fn)(void *arg, const msgpack_object *request,
-                                   msgpack_packer *reply);
+typedef void (*control_handler_fn)(void *arg, const msgpack_object *request, msgpack_packer *reply);
 
 /* Binds a ROUTER socket at endpoint and registers it with loop. service and
  * instance are copied; db is borrowed (for the health check). Returns NULL

@@ -25,9 +25,9 @@ typedef struct db db_t;
 
 /* One migration: version N brings the schema from N-1 to N. */
 typedef struct migration {
-    int version;       /* from the file name NNN_xxx.sql; 0 ends a list */
-    const char *name;  /* the file name, for the version table and logs */
-    const char *sql;   /* the statements, run in one transaction */
+    int version;      /* from the file name NNN_xxx.sql; 0 ends a list */
+    const char *name; /* the file name, for the version table and logs */
+    const char *sql;  /* the statements, run in one transaction */
 } migration_t;
 
 /* Declares the migration list tools/embed.c generates for a component

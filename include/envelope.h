@@ -33,9 +33,9 @@
 
 #define ENVELOPE_VERSION 1
 #define ENVELOPE_MAX_BYTES (64u * 1024u)
-#define ENVELOPE_MAX_DEPTH 8       /* the envelope map itself is depth 1 */
+#define ENVELOPE_MAX_DEPTH 8 /* the envelope map itself is depth 1 */
 #define ENVELOPE_ID_LEN 36
-#define ENVELOPE_NAME_MAX 63       /* type, source, subdistrict */
+#define ENVELOPE_NAME_MAX 63 /* type, source, subdistrict */
 
 /* Why a decode failed; stable, and mapped 1:1 to the protocol's error codes. */
 typedef enum envelope_status {
@@ -52,14 +52,14 @@ typedef enum envelope_status {
 } envelope_status_t;
 
 typedef struct envelope {
-    uint32_t version;                    /* "v" */
-    char id[ENVELOPE_ID_LEN + 1];        /* "id", lower-cased canonical UUID */
-    char type[ENVELOPE_NAME_MAX + 1];    /* "type" */
-    char source[ENVELOPE_NAME_MAX + 1];  /* "source" */
+    uint32_t version;                        /* "v" */
+    char id[ENVELOPE_ID_LEN + 1];            /* "id", lower-cased canonical UUID */
+    char type[ENVELOPE_NAME_MAX + 1];        /* "type" */
+    char source[ENVELOPE_NAME_MAX + 1];      /* "source" */
     char subdistrict[ENVELOPE_NAME_MAX + 1]; /* "subdistrict" */
-    int64_t time_ms;                     /* "time" */
-    msgpack_object body;                 /* "body", a map; points into unpacked's zone */
-    msgpack_unpacked unpacked;           /* owns the decoded object tree */
+    int64_t time_ms;                         /* "time" */
+    msgpack_object body;                     /* "body", a map; points into unpacked's zone */
+    msgpack_unpacked unpacked;               /* owns the decoded object tree */
 } envelope_t;
 
 /* Prepares an envelope for decoding; pairs with envelope_fini(). */

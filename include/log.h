@@ -14,7 +14,12 @@
 
 #include <stdint.h>
 
-typedef enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR } log_level_t;
+typedef enum log_level {
+    LOG_LEVEL_DEBUG,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_ERROR
+} log_level_t;
 
 typedef enum log_field_kind { LOGF_INT, LOGF_STR, LOGF_DBL } log_field_kind_t;
 
@@ -22,7 +27,7 @@ typedef struct log_field {
     const char *key;       /* JSON key, a plain identifier */
     log_field_kind_t kind; /* which of the values below is set */
     int64_t i;
-    const char *s;         /* NULL is written as null */
+    const char *s; /* NULL is written as null */
     double d;
 } log_field_t;
 

@@ -39,21 +39,21 @@
 #define SERVICE_ENDPOINT_MAX 256
 
 typedef struct service {
-    char name[32];                          /* "intake"; also the schema */
-    char instance[64];                      /* "intake-1"; names our stream */
-    config_t *config;                       /* the whole file, for service sections */
+    char name[32];     /* "intake"; also the schema */
+    char instance[64]; /* "intake-1"; names our stream */
+    config_t *config;  /* the whole file, for service sections */
     char control_endpoint[SERVICE_ENDPOINT_MAX];
-    char publish_endpoint[SERVICE_ENDPOINT_MAX]; /* empty: publishes nothing */
+    char publish_endpoint[SERVICE_ENDPOINT_MAX];    /* empty: publishes nothing */
     consumer_source_t follow[CONSUMER_MAX_SOURCES]; /* strings borrowed from config */
     size_t nfollow;
-    void *zmq;                              /* the process's ZeroMQ context */
+    void *zmq; /* the process's ZeroMQ context */
     loop_t *loop;
-    aclock_t *clock;                        /* system, or manual under AIRGUARD_CLOCK */
+    aclock_t *clock; /* system, or manual under AIRGUARD_CLOCK */
     db_t *db;
     control_t *control;
-    void *pub;                              /* PUB socket when publishing */
-    producer_t *producer;                   /* our stream, when publishing */
-    consumer_t *consumer;                   /* when following */
+    void *pub;            /* PUB socket when publishing */
+    producer_t *producer; /* our stream, when publishing */
+    consumer_t *consumer; /* when following */
 } service_t;
 
 /* Parses argv (--config PATH, --help), loads the file, applies the

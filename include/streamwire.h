@@ -35,12 +35,12 @@
 /* One message of a stream. Strings and msg are borrowed from whatever was
  * decoded (a zone, a PGresult) unless stated otherwise. */
 typedef struct stream_record {
-    int64_t seq;          /* position in the stream, from 1, gap-free */
-    const char *id;       /* message id (UUID text) */
+    int64_t seq;    /* position in the stream, from 1, gap-free */
+    const char *id; /* message id (UUID text) */
     size_t id_len;
-    const char *type;     /* message type */
+    const char *type; /* message type */
     size_t type_len;
-    const char *msg;      /* envelope bytes */
+    const char *msg; /* envelope bytes */
     size_t msg_len;
 } stream_record_t;
 
@@ -50,8 +50,8 @@ typedef enum streamwire_kind { STREAMWIRE_DATA, STREAMWIRE_HEARTBEAT } streamwir
 typedef struct streamwire_pub {
     streamwire_kind_t kind;
     char stream[STREAM_NAME_MAX + 1];
-    int64_t last_seq;          /* heartbeat */
-    stream_record_t record;    /* data */
+    int64_t last_seq;       /* heartbeat */
+    stream_record_t record; /* data */
 } streamwire_pub_t;
 
 /* Packs a data / heartbeat frame 2 into sbuf (cleared first). */

@@ -65,8 +65,7 @@ int main(int argc, char **argv)
         }
         fputs("},\n", out);
     }
-    fprintf(out, "    {0, 0, 0}\n};\nconst unsigned %s_migration_count = %d;\n", service,
-            argc - 3);
+    fprintf(out, "    {0, 0, 0}\n};\nconst unsigned %s_migration_count = %d;\n", service, argc - 3);
     if (fclose(out) != 0)
         rc = 1;
     if (rc)

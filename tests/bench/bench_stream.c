@@ -45,21 +45,23 @@ static int s_exec(PGconn *conn, const char *sql)
 static double s_baseline(PGconn *conn, long rows, const char *body)
 {
     if (s_exec(conn, "DROP TABLE IF EXISTS bench.raw_log") != 0 ||
-        s_exec(conn, "CREATE TABLE bench.raw_log (stream text NOT NULL, seq bigint NOT NULL,"
-                     " msg_id uuid NOT NULL UNIQUE, type text NOT NULL, body bytea NOT NULL,"
-                     " created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (stream, seq))") != 0)
+        s_exec(conn,
+               "CREATE TABLE bench.raw_log (stream text NOT NULL, seq bigint NOT NULL,"
+               " msg_id uuid NOT NULL UNIQUE, type text NOT NULL, body bytea NOT NULL,"
+               " created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (stream, seq))") != 0)
         return 0;
     size_t cap = 64 + (size_t)BATCH * 48;
     char *sql = malloc(cap);
-    size_t len = (size_t)snprintf(sql, cap, "INSERT INTO bench.raw_log (stream, seq, msg_id, type, body) VALUES ");
+    size_t len = (size_t)snprintf(
+        sql, cap, "INSERT INTO bench.raw_log (stream, seq, msg_id, type, body) VALUES ");
     for (int i = 0; i < BATCH; i++)
         len += (size_t)snprintf(sql + len, cap - len, "%s($%d,$%d,$%d,$%d,$%d)", i ? "," : "",
                                 i * 5 + 1, i * 5 + 2, i * 5 + 3, i * 5 + 4, i * 5 + 5);
     const char **values = calloc(BATCH * 5, sizeof *values);
     int *lengths = calloc(BATCH * 5, sizeof *lengths);
     int *formats = calloc(BATCH * 5, sizeof *formats);
-    char (*seqs)[24] = calloc(BATCH, 24);
-    char (*ids)[40] = calloc(BATCH, 40);
+    char(*seqs)[24] = calloc(BATCH, 24);
+    char(*ids)[40] = calloc(BATCH, 40);
     double start = s_now();
     long done = 0;
     while (done < rows) {
@@ -101,7 +103,7 @@ static double s_producer(db_t *db, long rows, const char *body)
     producer_t *p = producer_new(db, pub, "bench.prod-1", &err);
     double rate = 0;
     stream_record_t *recs = calloc(BATCH, sizeof *recs);
-    char (*ids)[40] = calloc(BATCH, 40);
+    char(*ids)[40] = calloc(BATCH, 40);
     if (!p || producer_load(p, &err) != DB_OK) {
         fprintf(stderr, "bench: producer: %s\n", err.msg);
         goto out;
@@ -111,8 +113,12 @@ static double s_producer(db_t *db, long rows, const char *body)
     while (done < rows) {
         for (int i = 0; i < BATCH; i++) {
             envelope_new_id(ids[i]);
-            recs[i] = (stream_record_t){.id = ids[i], .id_len = 36, .type = "bench.event",
-                                        .type_len = 11, .msg = body, .msg_len = BODY_BYTES};
+            recs[i] = (stream_record_t){.id = ids[i],
+                                        .id_len = 36,
+                                        .type = "bench.event",
+                                        .type_len = 11,
+                                        .msg = body,
+                                        .msg_len = BODY_BYTES};
         }
         if (db_exec(db, "BEGIN", &err) != DB_OK ||
             producer_append_in_tx(p, recs, BATCH, &err) != DB_OK ||

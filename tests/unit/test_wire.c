@@ -17,8 +17,13 @@ static void test_data_frame_round_trip(void)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    stream_record_t rec = {.seq = 42, .id = s_id, .id_len = 36, .type = "tip.reported",
-                           .type_len = 12, .msg = "\x81\xa1x\x01", .msg_len = 4};
+    stream_record_t rec = {.seq = 42,
+                           .id = s_id,
+                           .id_len = 36,
+                           .type = "tip.reported",
+                           .type_len = 12,
+                           .msg = "\x81\xa1x\x01",
+                           .msg_len = 4};
     streamwire_pack_data(&sb, "events.intake-1", &rec);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -71,14 +76,20 @@ static void test_bad_pub_frames_name_the_field(void)
     msgpack_unpacked_init(&u);
     streamwire_pub_t pub;
     err_t err;
-    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":0,\"id\":\"x\",\"type\":\"t\",\"msg\":{\"$bin\":\"80\"}}");
-    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "'seq'"));
-    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":1,\"id\":\"x\",\"type\":\"t\",\"msg\":\"notbin\"}");
-    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "'msg'"));
+    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":0,\"id\":\"x\",\"type\":\"t\",\"msg\":"
+                "{\"$bin\":\"80\"}}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
+          CONTAINS(err.msg, "'seq'"));
+    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":1,\"id\":\"x\",\"type\":\"t\",\"msg\":"
+                "\"notbin\"}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
+          CONTAINS(err.msg, "'msg'"));
     s_json(&sb, "{\"kind\":\"gossip\",\"stream\":\"s\"}");
-    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "'kind'"));
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
+          CONTAINS(err.msg, "'kind'"));
     s_json(&sb, "{\"kind\":\"heartbeat\",\"stream\":\"s\",\"last_seq\":-4}");
-    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "last_seq"));
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
+          CONTAINS(err.msg, "last_seq"));
     s_json(&sb, "[1,2]");
     CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "map"));
     msgpack_unpacked_destroy(&u);
@@ -112,7 +123,8 @@ static void test_replay_reply(void)
     /* Records out of order are refused. */
     snprintf(json, sizeof json,
              "{\"ok\":true,\"stream\":\"s\",\"from\":5,\"to\":5,\"last_seq\":9,"
-             "\"records\":[[7,\"%s\",\"t\",{\"$bin\":\"80\"}]]}", s_id);
+             "\"records\":[[7,\"%s\",\"t\",{\"$bin\":\"80\"}]]}",
+             s_id);
     s_json(&sb, json);
     CHECK(streamwire_unpack_replay(&u, sb.data, sb.size, &r, &err) == 0);
     CHECK(streamwire_replay_record(&r, 0, &rec, &err) != 0 && CONTAINS(err.msg, "out of order"));
@@ -137,8 +149,9 @@ static void s_to_json(const msgpack_object *o, char *out, size_t cap)
 
 static void test_mpjson_round_trip(void)
 {
-    const char *json = "{\"s\":\"白马社区 \\\"q\\\"\\n\",\"i\":-42,\"u\":18446744073709551615,"
-                       "\"f\":1.5,\"b\":true,\"n\":null,\"a\":[1,[2,{}]],\"bin\":{\"$bin\":\"00ff\"}}";
+    const char *json =
+        "{\"s\":\"白马社区 \\\"q\\\"\\n\",\"i\":-42,\"u\":18446744073709551615,"
+        "\"f\":1.5,\"b\":true,\"n\":null,\"a\":[1,[2,{}]],\"bin\":{\"$bin\":\"00ff\"}}";
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     s_json(&sb, json);
@@ -147,9 +160,12 @@ static void test_mpjson_round_trip(void)
     CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
     char out[512];
     s_to_json(&u.data, out, sizeof out);
-    CHECKF(strcmp(out, "{\"s\":\"白马社区 \\\"q\\\"\\n\",\"i\":-42,\"u\":1.8446744073709552e+19,"
-                       "\"f\":1.5,\"b\":true,\"n\":null,\"a\":[1,[2,{}]],\"bin\":{\"$bin\":\"00ff\"}}") == 0,
-           "%s", out);
+    CHECKF(
+        strcmp(out,
+               "{\"s\":\"白马社区 \\\"q\\\"\\n\",\"i\":-42,\"u\":1.8446744073709552e+19,"
+               "\"f\":1.5,\"b\":true,\"n\":null,\"a\":[1,[2,{}]],\"bin\":{\"$bin\":\"00ff\"}}") ==
+            0,
+        "%s", out);
     const msgpack_object *bin = mp_get(&u.data, "bin");
     CHECK(bin && bin->type == MSGPACK_OBJECT_BIN && bin->via.bin.size == 2);
     msgpack_unpacked_destroy(&u);
@@ -158,15 +174,16 @@ static void test_mpjson_round_trip(void)
 
 static void test_mpjson_errors_name_the_place(void)
 {
-    const char *bad[] = {"{\"a\":1,}", "{\"a\" 1}", "[1,2", "\"unterminated", "tru", "{\"a\":1} x",
-                         "01x", "\"\\ud800\""};
+    const char *bad[] = {"{\"a\":1,}", "{\"a\" 1}",   "[1,2", "\"unterminated",
+                         "tru",        "{\"a\":1} x", "01x",  "\"\\ud800\""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         err_t err;
-        CHECKF(mpjson_parse(bad[i], strlen(bad[i]), &pk, &err) != 0 && CONTAINS(err.msg, "line 1 column"),
+        CHECKF(mpjson_parse(bad[i], strlen(bad[i]), &pk, &err) != 0 &&
+                   CONTAINS(err.msg, "line 1 column"),
                "input %s", bad[i]);
         msgpack_sbuffer_destroy(&sb);
     }
@@ -225,7 +242,8 @@ static void test_log_line_is_json(void)
     int saved = dup(STDERR_FILENO);
     dup2(fd, STDERR_FILENO);
     log_init("unit", "unit-1");
-    log_info("quote \" and\nnewline", LF_STR("name", "白马"), LF_INT("n", -3), LF_STR("none", NULL));
+    log_info("quote \" and\nnewline", LF_STR("name", "白马"), LF_INT("n", -3),
+             LF_STR("none", NULL));
     dup2(saved, STDERR_FILENO);
     close(saved);
     char line[512] = "";
