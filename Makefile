@@ -85,7 +85,8 @@ clean:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo "CC $<"
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/lib/libcommon.a: $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -98,15 +99,15 @@ build/host/embed: tools/embed.c
 
 $(B)/gen/stream_migrations.c: build/host/embed $(wildcard common/sql/*.sql)
 	@mkdir -p $(dir $@)
-	build/host/embed stream $@ $(sort $(wildcard common/sql/*.sql))
+	@build/host/embed stream $@ $(sort $(wildcard common/sql/*.sql))
 
 $(B)/gen/%_migrations.c: build/host/embed $$(wildcard services/%/sql/*.sql)
 	@mkdir -p $(dir $@)
-	build/host/embed $* $@ $(sort $(wildcard services/$*/sql/*.sql))
+	@build/host/embed $* $@ $(sort $(wildcard services/$*/sql/*.sql))
 
 $(B)/obj/gen/%_migrations.o: $(B)/gen/%_migrations.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/lib/libsvc_%.a: $$(patsubst %.c,$(B)/obj/%.o,$$(call svc_src,$$*)) $(B)/obj/gen/%_migrations.o
 	@mkdir -p $(dir $@)
@@ -114,22 +115,27 @@ $(B)/lib/libsvc_%.a: $$(patsubst %.c,$(B)/obj/%.o,$$(call svc_src,$$*)) $(B)/obj
 
 $(B)/bin/airguard-%: $(B)/obj/services/%/main.o $(B)/lib/libsvc_%.a $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
+	@echo "LD $@"
+	@$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
 
 $(B)/bin/%: $(B)/obj/tools/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+	@echo "LD $@"
+	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+	@echo "LD $@"
+	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
 
 $(B)/tests/%: $(B)/obj/tests/stream/%.o $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
+	@echo "LD $@"
+	@$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
 
 $(B)/tests/%: $(B)/obj/tests/bench/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+	@echo "LD $@"
+	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -308,50 +308,51 @@ static int s_maybe_bin(parser_t *ps, const char *save, int *handled)
     return 0;
 }
 
-static int s_object(parser_t *ps, int depth)
+/* Parses one object member "key": value, packing key then value. */
+static int s_member(parser_t *ps, int depth)
 {
-    int handled = 0;
-    if (s_maybe_bin(ps, ps->p, &handled) != 0 || handled)
-        return handled ? 0 : -1;
-    /* Count members first: msgpack wants the size up front. */
+    s_skip_ws(ps);
+    if (ps->p >= ps->end || *ps->p != '"')
+        return s_fail(ps, "expected a string key");
+    char *key = NULL;
+    size_t kl = 0;
+    if (s_string(ps, &key, &kl) != 0)
+        return -1;
+    msgpack_pack_str(ps->pk, kl);
+    msgpack_pack_str_body(ps->pk, key, kl);
+    free(key);
+    s_skip_ws(ps);
+    if (ps->p >= ps->end || *ps->p != ':')
+        return s_fail(ps, "expected ':'");
+    ps->p++;
+    return s_value(ps, depth + 1);
+}
+
+/* Parses an object or an array (ps->p at its opening bracket). msgpack
+ * wants the element count first, so elements are packed into a scratch
+ * buffer and copied after the header once the count is known. */
+static int s_container(parser_t *ps, int depth, int is_object)
+{
+    const char close = is_object ? '}' : ']';
     msgpack_sbuffer inner;
     msgpack_sbuffer_init(&inner);
     msgpack_packer ipk;
     msgpack_packer_init(&ipk, &inner, msgpack_sbuffer_write);
     msgpack_packer *outer = ps->pk;
-    /* Members are packed into a scratch buffer until their count is known;
-     * ps->pk is restored before returning. */
+    /* ps->pk is restored before returning. */
     // cppcheck-suppress autoVariables
     ps->pk = &ipk;
     size_t count = 0;
     int rc = -1;
     ps->p++;
     s_skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == '}') {
+    if (ps->p < ps->end && *ps->p == close) {
         ps->p++;
         rc = 0;
         goto out;
     }
     for (;;) {
-        s_skip_ws(ps);
-        if (ps->p >= ps->end || *ps->p != '"') {
-            s_fail(ps, "expected a string key");
-            goto out;
-        }
-        char *key = NULL;
-        size_t kl = 0;
-        if (s_string(ps, &key, &kl) != 0)
-            goto out;
-        msgpack_pack_str(&ipk, kl);
-        msgpack_pack_str_body(&ipk, key, kl);
-        free(key);
-        s_skip_ws(ps);
-        if (ps->p >= ps->end || *ps->p != ':') {
-            s_fail(ps, "expected ':'");
-            goto out;
-        }
-        ps->p++;
-        if (s_value(ps, depth + 1) != 0)
+        if ((is_object ? s_member(ps, depth) : s_value(ps, depth + 1)) != 0)
             goto out;
         count++;
         s_skip_ws(ps);
@@ -359,69 +360,33 @@ static int s_object(parser_t *ps, int depth)
             ps->p++;
             continue;
         }
-        if (ps->p < ps->end && *ps->p == '}') {
+        if (ps->p < ps->end && *ps->p == close) {
             ps->p++;
             rc = 0;
             goto out;
         }
-        s_fail(ps, "expected ',' or '}'");
+        s_fail(ps, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
         goto out;
     }
 out:
     ps->pk = outer;
     if (rc == 0) {
-        msgpack_pack_map(outer, count);
+        if (is_object)
+            msgpack_pack_map(outer, count);
+        else
+            msgpack_pack_array(outer, count);
         outer->callback(outer->data, inner.data, inner.size);
     }
     msgpack_sbuffer_destroy(&inner);
     return rc;
 }
 
-static int s_array(parser_t *ps, int depth)
+static int s_object(parser_t *ps, int depth)
 {
-    msgpack_sbuffer inner;
-    msgpack_sbuffer_init(&inner);
-    msgpack_packer ipk;
-    msgpack_packer_init(&ipk, &inner, msgpack_sbuffer_write);
-    msgpack_packer *outer = ps->pk;
-    /* Members are packed into a scratch buffer until their count is known;
-     * ps->pk is restored before returning. */
-    // cppcheck-suppress autoVariables
-    ps->pk = &ipk;
-    size_t count = 0;
-    int rc = -1;
-    ps->p++;
-    s_skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == ']') {
-        ps->p++;
-        rc = 0;
-        goto out;
-    }
-    for (;;) {
-        if (s_value(ps, depth + 1) != 0)
-            goto out;
-        count++;
-        s_skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
-            rc = 0;
-            goto out;
-        }
-        s_fail(ps, "expected ',' or ']'");
-        goto out;
-    }
-out:
-    ps->pk = outer;
-    if (rc == 0) {
-        msgpack_pack_array(outer, count);
-        outer->callback(outer->data, inner.data, inner.size);
-    }
-    msgpack_sbuffer_destroy(&inner);
-    return rc;
+    int handled = 0;
+    if (s_maybe_bin(ps, ps->p, &handled) != 0)
+        return -1;
+    return handled ? 0 : s_container(ps, depth, 1);
 }
 
 static int s_number(parser_t *ps)
@@ -478,7 +443,7 @@ static int s_value(parser_t *ps, int depth)
     if (c == '{')
         return s_object(ps, depth);
     if (c == '[')
-        return s_array(ps, depth);
+        return s_container(ps, depth, 0);
     if (c == '"') {
         char *s = NULL;
         size_t n = 0;
