@@ -38,7 +38,7 @@ SERVICES   := $(notdir $(wildcard services/*))
 # Each service: main.c wires it up; every other .c is domain logic that unit
 # tests link against; sql/NNN_*.sql are its migrations, embedded in the binary.
 svc_src     = $(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))
-svc_obj     = $(call svc_src,$(1):%.c=$(B)/obj/%.o)
+svc_objs    = $(patsubst %.c,$(B)/obj/%.o,$(call svc_src,$(1)))
 SVC_LIBS   := $(foreach s,$(SERVICES),$(B)/lib/libsvc_$(s).a)
 SVC_BINS   := $(foreach s,$(SERVICES),$(B)/bin/airguard-$(s))
 TOOL_BINS  := $(patsubst tools/%.c,$(B)/bin/%,$(filter-out tools/embed.c,$(wildcard tools/*.c)))
@@ -48,6 +48,8 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/tests/%,$(wildcard tests/bench/*.c
 
 .PHONY: all deps test unit run bench lint format clean san
 .DEFAULT_GOAL := all
+# Keep generated sources and service archives between runs.
+.SECONDARY:
 .SECONDEXPANSION:
 
 all: $(SVC_BINS) $(TOOL_BINS) $(UNIT_BINS) $(STREAM_BINS) $(BENCH_BINS)
@@ -109,7 +111,7 @@ $(B)/obj/gen/%_migrations.o: $(B)/gen/%_migrations.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(B)/lib/libsvc_%.a: $$(patsubst %.c,$(B)/obj/%.o,$$(call svc_src,$$*)) $(B)/obj/gen/%_migrations.o
+$(B)/lib/libsvc_%.a: $$(call svc_objs,$$*) $(B)/obj/gen/%_migrations.o
 	@mkdir -p $(dir $@)
 	@rm -f $@ && ar rcs $@ $^
 

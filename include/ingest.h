@@ -50,11 +50,16 @@ typedef struct ingest_item {
  * stored, answer "try again") or DB_FAILED. */
 db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, err_t *err);
 
-/* Validation of a decoded envelope beyond the envelope itself. Returns 0 to
- * accept; -1 to refuse, setting *code (a stable E_... string), *field (the
- * offending field or NULL) and err (a message naming it). */
-typedef int (*ingest_validate_fn)(void *arg, const envelope_t *env, const char **code,
-                                  const char **field, err_t *err);
+/* Validation of a decoded envelope beyond the envelope itself. user_id is
+ * the sender's authenticated name (the ZAP "User-Id" of the message, see
+ * zap.h), NULL on a socket without authentication. The callback may remove
+ * entries from env->body (fields that must not be stored in the log); the
+ * canonical encoding is made afterwards. Returns 0 to accept; -1 to refuse,
+ * setting *code (a stable E_... string), *field (the offending field or
+ * NULL; it must stay valid until the next call) and err (a message naming
+ * it). */
+typedef int (*ingest_validate_fn)(void *arg, envelope_t *env, const char *user_id,
+                                  const char **code, const char **field, err_t *err);
 
 typedef struct ingest_server ingest_server_t;
 
@@ -66,11 +71,11 @@ void ingest_server_destroy(ingest_server_t **self_p);
 
 /* Counters for the control socket and benchmarks. */
 typedef struct ingest_stats {
-    uint64_t accepted;   /* acknowledged as new */
-    uint64_t duplicates; /* acknowledged as already stored */
-    uint64_t rejected;   /* refused as invalid */
-    uint64_t unavailable;/* answered "try again" */
-    uint64_t batches;    /* transactions committed */
+    uint64_t accepted;    /* acknowledged as new */
+    uint64_t duplicates;  /* acknowledged as already stored */
+    uint64_t rejected;    /* refused as invalid */
+    uint64_t unavailable; /* answered "try again" */
+    uint64_t batches;     /* transactions committed */
 } ingest_stats_t;
 void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out);
 

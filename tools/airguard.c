@@ -5,31 +5,46 @@
  *   airguard streams [--service S | --endpoint E]   produced heads and consumed positions
  *   airguard query JSON [--service S | --endpoint E] any read-only control request
  *   airguard submit [FILE|-] [--endpoint E] [--clients N]
+ *                   [--server-key Z85|--server-key-file F] [--key-file F]
  *                   events as JSON (one object, an array, or one object per line);
- *                   missing v/id/time/source are filled in; prints one reply per event
+ *                   missing v/id/time/source are filled in; prints one reply per event;
+ *                   with a server key the connection uses CURVE (the key file holds
+ *                   this client's secret key)
+ *   airguard keygen [--out PREFIX]   a CURVE key pair (PREFIX.key mode 0600, PREFIX.pub)
+ *   airguard catalogue [TYPE] [--examples]   the event catalogue as JSON lines
  *
  * Replies are printed as JSON. Exit status: 0 when every reply was ok, 1 when
  * a reply was an error, 2 for usage errors, 3 when a service did not answer.
  * Requests are retried like the ZeroMQ guide's Lazy Pirate: on a timeout the
  * socket is replaced and the same request (same message id) is sent again. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
+#include "catalogue.h"
 #include "envelope.h"
 #include "mpjson.h"
+#include "../services/intake/intake.h"
 
 #define MAX_CLIENTS 64
 #define CLI_MAX_INPUT (64u * 1024u * 1024u)
 
 typedef struct options {
-    const char *endpoint;  /* where to send */
-    int timeout_ms;        /* per attempt */
-    int retries;           /* attempts per request */
-    int clients;           /* concurrent submitters */
+    const char *endpoint;   /* where to send */
+    int timeout_ms;         /* per attempt */
+    int retries;            /* attempts per request */
+    int clients;            /* concurrent submitters */
+    bool curve;             /* submit over CURVE with the keys below */
+    uint8_t server_key[32]; /* intake's public key */
+    uint8_t public_key[32]; /* ours, derived from secret_key */
+    uint8_t secret_key[32]; /* ours, from --key-file */
 } options_t;
 
 /* Default control endpoints of a local suite (the files in config/ agree). */
@@ -38,8 +53,8 @@ static const char *s_service_endpoint(const char *service)
     static const struct {
         const char *name, *endpoint;
     } table[] = {
-        {"intake", "tcp://127.0.0.1:7100"},     {"dispatch", "tcp://127.0.0.1:7110"},
-        {"cases", "tcp://127.0.0.1:7120"},      {"attendance", "tcp://127.0.0.1:7130"},
+        {"intake", "tcp://127.0.0.1:7100"},  {"dispatch", "tcp://127.0.0.1:7110"},
+        {"cases", "tcp://127.0.0.1:7120"},   {"attendance", "tcp://127.0.0.1:7130"},
         {"scoring", "tcp://127.0.0.1:7140"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
@@ -50,26 +65,43 @@ static const char *s_service_endpoint(const char *service)
 
 static void s_usage(FILE *out)
 {
-    fputs("usage: airguard COMMAND [options]\n"
-          "  health  [--service S | --endpoint E]   service and database health\n"
-          "  version [--service S | --endpoint E]\n"
-          "  streams [--service S | --endpoint E]   stream positions\n"
-          "  query JSON [--service S | --endpoint E] send a control request, e.g. '{\"op\":\"health\"}'\n"
-          "  submit [FILE|-] [--endpoint E] [--clients N]\n"
-          "                                         submit events written as JSON\n"
-          "options: --timeout-ms MS (default 3000), --retries N (default 3)\n"
-          "services: intake dispatch cases attendance scoring (control endpoints on 127.0.0.1:71x0);\n"
-          "submit defaults to $AIRGUARD_SUBMIT_ENDPOINT or tcp://127.0.0.1:7200\n",
-          out);
+    fputs(
+        "usage: airguard COMMAND [options]\n"
+        "  health  [--service S | --endpoint E]   service and database health\n"
+        "  version [--service S | --endpoint E]\n"
+        "  streams [--service S | --endpoint E]   stream positions\n"
+        "  query JSON [--service S | --endpoint E] send a control request, e.g. "
+        "'{\"op\":\"health\"}'\n"
+        "  submit [FILE|-] [--endpoint E] [--clients N]\n"
+        "         [--server-key Z85 | --server-key-file F] [--key-file F]\n"
+        "                                         submit events written as JSON; with a server\n"
+        "                                         key over CURVE, authenticated by the secret key\n"
+        "                                         in --key-file ($AIRGUARD_SERVER_KEY,\n"
+        "                                         $AIRGUARD_KEY_FILE)\n"
+        "  keygen [--out PREFIX]                  make a CURVE key pair (PREFIX.key, PREFIX.pub)\n"
+        "  catalogue [TYPE] [--examples]          print the event catalogue, or one complete\n"
+        "                                         example event per type, as JSON lines\n"
+        "options: --timeout-ms MS (default 3000), --retries N (default 3)\n"
+        "services: intake dispatch cases attendance scoring (control endpoints on "
+        "127.0.0.1:71x0);\n"
+        "submit defaults to $AIRGUARD_SUBMIT_ENDPOINT or tcp://127.0.0.1:7200\n",
+        out);
 }
 
-static void *s_socket(void *ctx, const char *endpoint)
+/* A DEALER connected to endpoint; over CURVE when o says so (submits). */
+static void *s_socket(void *ctx, const char *endpoint, const options_t *o)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (o && o->curve) {
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, o->server_key, 32);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, o->public_key, 32);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, o->secret_key, 32);
+    }
     if (zmq_connect(s, endpoint) != 0) {
-        fprintf(stderr, "airguard: cannot connect to %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
+        fprintf(stderr, "airguard: cannot connect to %s: %s\n", endpoint,
+                zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
@@ -98,7 +130,7 @@ static int s_print_reply(const char *data, size_t size)
 static int s_request(void *ctx, const options_t *o, const char *data, size_t size)
 {
     for (int attempt = 0; attempt < o->retries; attempt++) {
-        void *s = s_socket(ctx, o->endpoint);
+        void *s = s_socket(ctx, o->endpoint, NULL);
         if (!s)
             return 2;
         zmq_send(s, data, size, 0);
@@ -269,7 +301,8 @@ static int s_load_events(const char *text, size_t len, msgpack_sbuffer **events,
     uint32_t count = list->type == MSGPACK_OBJECT_ARRAY ? list->via.array.size : 1;
     *events = calloc(count ? count : 1, sizeof **events);
     for (uint32_t i = 0; *events && i < count; i++) {
-        const msgpack_object *ev = list->type == MSGPACK_OBJECT_ARRAY ? &list->via.array.ptr[i] : list;
+        const msgpack_object *ev =
+            list->type == MSGPACK_OBJECT_ARRAY ? &list->via.array.ptr[i] : list;
         msgpack_sbuffer_init(&(*events)[i]);
         (*n)++;
         if (s_complete_event(ev, &(*events)[i], &err) != 0) {
@@ -287,7 +320,7 @@ out:
 
 typedef struct submitter {
     void *sock;
-    long event;        /* index in flight, -1 idle */
+    long event; /* index in flight, -1 idle */
     int attempts;
     long long deadline_ms;
 } submitter_t;
@@ -310,7 +343,7 @@ static int s_submit(void *ctx, const options_t *o, msgpack_sbuffer *events, size
     size_t next = 0, done = 0;
     int status = 0;
     for (int i = 0; i < clients; i++)
-        sub[i] = (submitter_t){.sock = s_socket(ctx, o->endpoint), .event = -1};
+        sub[i] = (submitter_t){.sock = s_socket(ctx, o->endpoint, o), .event = -1};
     while (done < n) {
         long long now = s_now_ms();
         for (int i = 0; i < clients; i++) {
@@ -333,7 +366,7 @@ static int s_submit(void *ctx, const options_t *o, msgpack_sbuffer *events, size
                 }
                 if (s->attempts > 0) { /* Lazy Pirate: a fresh socket */
                     zmq_close(s->sock);
-                    s->sock = s_socket(ctx, o->endpoint);
+                    s->sock = s_socket(ctx, o->endpoint, o);
                 }
                 zmq_send(s->sock, events[s->event].data, events[s->event].size, 0);
                 s->attempts++;
@@ -376,6 +409,166 @@ static int s_submit(void *ctx, const options_t *o, msgpack_sbuffer *events, size
     return status;
 }
 
+/* Sets up CURVE for submits from the options or the environment: the
+ * server's public key (text or file) and this client's secret key file.
+ * Returns 0 (curve stays off when no server key is given) or 2. */
+static int s_curve_setup(options_t *o, const char *server_key, const char *server_key_file,
+                         const char *key_file)
+{
+    err_t err;
+    if (!server_key && !server_key_file)
+        server_key = getenv("AIRGUARD_SERVER_KEY");
+    if (!key_file)
+        key_file = getenv("AIRGUARD_KEY_FILE");
+    if ((!server_key || !*server_key) && !server_key_file) {
+        if (key_file && *key_file) {
+            fprintf(stderr, "airguard: a key file needs the server's key (--server-key)\n");
+            return 2;
+        }
+        return 0;
+    }
+    if (!key_file || !*key_file) {
+        fprintf(stderr, "airguard: CURVE needs this client's secret key (--key-file)\n");
+        return 2;
+    }
+    int bad = server_key_file ? intake_key_read(server_key_file, false, o->server_key, &err)
+                              : intake_key_parse(server_key, o->server_key, &err);
+    if (bad == 0)
+        bad = intake_key_read(key_file, true, o->secret_key, &err);
+    char secret[41], public[41];
+    if (bad == 0 &&
+        (!zmq_z85_encode(secret, o->secret_key, 32) || zmq_curve_public(public, secret) != 0 ||
+         !zmq_z85_decode(o->public_key, public))) {
+        err_set(&err, "%s: cannot derive the public key", key_file);
+        bad = -1;
+    }
+    memset(secret, 0, sizeof secret);
+    if (bad != 0) {
+        fprintf(stderr, "airguard: %s\n", err.msg);
+        return 2;
+    }
+    o->curve = true;
+    return 0;
+}
+
+/* Writes text to path, created new with mode; 0 or -1 (message printed). */
+static int s_write_new(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    size_t len = strlen(text);
+    int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    if (!ok)
+        fprintf(stderr, "airguard: %s: %s\n", path, strerror(errno));
+    return ok ? 0 : -1;
+}
+
+/* A CURVE key pair: into PREFIX.key (secret, 0600) and PREFIX.pub, or on
+ * stdout without a prefix. Existing files are never overwritten. */
+static int s_keygen(const char *prefix)
+{
+    char public[41], secret[41], text[160], path[1024];
+    if (zmq_curve_keypair(public, secret) != 0) {
+        fprintf(stderr, "airguard: keygen: %s (libzmq built without CURVE?)\n",
+                zmq_strerror(zmq_errno()));
+        return 2;
+    }
+    int rc = 0;
+    if (!prefix) {
+        printf("public: '%s'\nsecret: '%s'\n", public, secret);
+    } else {
+        snprintf(text, sizeof text, "# airguard CURVE secret key; keep private\n%s\n", secret);
+        snprintf(path, sizeof path, "%s.key", prefix);
+        rc = s_write_new(path, text, 0600) == 0 ? 0 : 2;
+        snprintf(text, sizeof text, "%s\n", public);
+        snprintf(path, sizeof path, "%s.pub", prefix);
+        if (rc == 0)
+            rc = s_write_new(path, text, 0644) == 0 ? 0 : 2;
+        if (rc == 0)
+            printf("wrote %s.key (secret) and %s.pub\n"
+                   "allow-list entry (config/intake-clients.yaml):\n"
+                   "  - source: NAME\n    keys: ['%s']\n    types: ['*']\n",
+                   prefix, prefix, public);
+    }
+    memset(secret, 0, sizeof secret);
+    return rc;
+}
+
+static void s_json_str(const char *s)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_STR};
+    o.via.str.ptr = s;
+    o.via.str.size = (uint32_t)strlen(s);
+    mpjson_print(stdout, &o);
+}
+
+/* One type as a JSON line: its fields and rules, or (examples) a complete
+ * event for the Baiyang seed ready for `airguard submit`. */
+static void s_print_type(const catalogue_type_t *t, bool examples)
+{
+    if (examples) {
+        printf("{\"type\":\"%s\",\"subdistrict\":\"baiyang\",\"body\":%s}\n", t->name, t->example);
+        return;
+    }
+    printf("{\"type\":\"%s\",\"summary\":", t->name);
+    s_json_str(t->summary);
+    printf(",\"fields\":[");
+    for (size_t i = 0; i < t->n_fields; i++) {
+        const catalogue_field_t *f = &t->fields[i];
+        printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"required\":%s", i ? "," : "", f->name,
+               catalogue_kind_name(f->kind), f->required ? "true" : "false");
+        if (f->kind == CAT_NUM)
+            printf(",\"min\":%g,\"max\":%g", f->fmin, f->fmax);
+        else if (f->kind != CAT_BOOL && f->kind != CAT_ENUM && f->kind != CAT_UUID &&
+                 f->kind != CAT_DATE)
+            printf(",\"min\":%lld,\"max\":%lld", (long long)f->min, (long long)f->max);
+        if (f->kind == CAT_STR_LIST)
+            printf(",\"item_max\":%lld", (long long)f->item_max);
+        if (f->kind == CAT_REF)
+            printf(",\"ref\":\"%s\"", catalogue_ref_name(f->ref));
+        if (f->values) {
+            printf(",\"values\":[");
+            for (size_t v = 0; f->values[v]; v++)
+                printf("%s\"%s\"", v ? "," : "", f->values[v]);
+            printf("]");
+        }
+        if (f->flags & CAT_F_CONFIDENTIAL)
+            printf(",\"confidential\":true");
+        printf(",\"doc\":");
+        s_json_str(f->doc);
+        printf("}");
+    }
+    printf("],\"rules\":[");
+    static const char *const kinds[] = {"", "any_of", "with", "when", "not_after"};
+    for (size_t i = 0; i < t->n_rules; i++) {
+        const catalogue_rule_t *r = &t->rules[i];
+        printf("%s{\"rule\":\"%s\",\"a\":\"%s\"", i ? "," : "", kinds[r->kind], r->a);
+        if (r->b)
+            printf(",\"b\":\"%s\"", r->b);
+        if (r->c)
+            printf(",\"c\":\"%s\"", r->c);
+        printf("}");
+    }
+    printf("],\"example\":%s}\n", t->example);
+}
+
+static int s_catalogue(const char *type, bool examples)
+{
+    if (type) {
+        const catalogue_type_t *t = catalogue_find(type);
+        if (!t) {
+            fprintf(stderr, "airguard: no event type '%s' (airguard catalogue lists them)\n", type);
+            return 1;
+        }
+        s_print_type(t, examples);
+        return 0;
+    }
+    for (size_t i = 0; i < catalogue_count(); i++)
+        s_print_type(catalogue_at(i), examples);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -385,10 +578,27 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     options_t o = {.timeout_ms = 3000, .retries = 3, .clients = 16};
-    const char *positional = NULL, *service = NULL;
+    const char *positional = NULL, *service = NULL, *server_key = NULL, *server_key_file = NULL,
+               *key_file = NULL, *out = NULL;
+    bool examples = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--endpoint") && v)
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--examples"))
+            examples = true;
+        else if (!strcmp(a, "--server-key") && v)
+            server_key = argv[++i];
+        else if (!strcmp(a, "--server-key-file") && v)
+            server_key_file = argv[++i];
+        else if (!strcmp(a, "--key-file") && v)
+            key_file = argv[++i];
+        else if (!strcmp(a, "--out") && v)
+            out = argv[++i];
+        else if (!strcmp(a, "--file") && v && !positional)
+            positional = argv[++i];
+        else if (!strcmp(a, "--endpoint") && v)
             o.endpoint = argv[++i];
         else if (!strcmp(a, "--service") && v)
             service = argv[++i];
@@ -416,12 +626,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "airguard: unknown service '%s'\n", service);
         return 2;
     }
+    if (!strcmp(cmd, "keygen"))
+        return s_keygen(out);
+    if (!strcmp(cmd, "catalogue"))
+        return s_catalogue(positional, examples);
+    if (!strcmp(cmd, "submit") && s_curve_setup(&o, server_key, server_key_file, key_file) != 0)
+        return 2;
     int rc = 2;
     void *ctx = zmq_ctx_new();
     if (!strcmp(cmd, "submit")) {
         if (!o.endpoint)
             o.endpoint = getenv("AIRGUARD_SUBMIT_ENDPOINT") ? getenv("AIRGUARD_SUBMIT_ENDPOINT")
-                                                           : "tcp://127.0.0.1:7200";
+                                                            : "tcp://127.0.0.1:7200";
         size_t len = 0, n = 0;
         char *text = s_read_all(positional ? positional : "-", &len);
         msgpack_sbuffer *events = NULL;

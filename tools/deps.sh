@@ -4,7 +4,7 @@
 set -euo pipefail
 
 needed=(gcc make pkg-config libzmq3-dev libmsgpack-dev libpq-dev libyaml-dev
-        postgresql-15 postgresql-client-15 util-linux)
+        postgresql-15 postgresql-client-15 util-linux jq python3)
 missing=()
 for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

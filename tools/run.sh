@@ -49,12 +49,22 @@ stop() {
 }
 trap stop INT TERM
 
+# tools/prepare-<service>.sh, where present, makes what the service needs
+# locally (keys) and prints VAR=value lines for its environment.
 for svc in "${services[@]}"; do
-    if [ -x "tools/prepare-$svc.sh" ]; then "tools/prepare-$svc.sh" "$build" || exit 1; fi
-    "$build/bin/airguard-$svc" --config "config/$svc.yaml" &
+    extra=()
+    if [ -x "tools/prepare-$svc.sh" ]; then
+        mapfile -t extra < <("tools/prepare-$svc.sh" "$build") || exit 1
+    fi
+    env "${extra[@]}" "$build/bin/airguard-$svc" --config "config/$svc.yaml" &
     pids+=($!)
 done
-echo "run: ${services[*]} started; health: $build/bin/airguard health --service intake; Ctrl-C stops" >&2
+cat >&2 <<TEXT
+run: started ${services[*]}; Ctrl-C stops everything.
+run: try   $build/bin/airguard health --service intake
+run: and   export AIRGUARD_SERVER_KEY=\$(cat var/keys/intake-server.pub) AIRGUARD_KEY_FILE=var/keys/operator.key
+run:       $build/bin/airguard catalogue --examples | $build/bin/airguard submit -
+TEXT
 
 # If a service dies, say so and keep the rest running; Ctrl-C still stops all.
 while :; do
@@ -62,9 +72,9 @@ while :; do
     rc=$?
     alive=()
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
-    if [ ${#alive[@]} -lt ${#pids[@]} ]; then
-        echo "run: a service exited (status $rc); see its last log lines above" >&2
-        pids=("${alive[@]}")
+    if [ ${#alive[@]} -lt ${#pids[@]} ] && [ "$rc" -ne 0 ]; then
+        echo "run: a service exited with status $rc; see its last log lines above" >&2
     fi
+    pids=("${alive[@]}")
     [ ${#pids[@]} -eq 0 ] && stop
 done

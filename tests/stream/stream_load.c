@@ -10,7 +10,11 @@
  *   stream_load --endpoint tcp://127.0.0.1:7200 --count 5000 --clients 8
  *               [--rate 2000] [--out acks.txt] [--type count] [--keys 50]
  *               [--poison-every N] [--timeout-ms 2000] [--deadline-s 300]
- *               [--subdistrict baiyang] [--body-json ...] */
+ *               [--subdistrict baiyang] [--body-json JSON] [--source NAME]
+ *
+ * --body-json sends that body (a JSON object, e.g. an example from
+ * `airguard catalogue --examples`) with --type instead of the test body
+ * {"key", "n"}, so the same client can load the real intake. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +25,13 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "mpjson.h"
 
 #define MAX_CLIENTS 256
 
 typedef struct client {
-    void *sock;          /* DEALER; replaced after a timeout */
-    long msg;            /* index of the message in flight, -1 when idle */
+    void *sock; /* DEALER; replaced after a timeout */
+    long msg;   /* index of the message in flight, -1 when idle */
     char id[ENVELOPE_ID_LEN + 1];
     int64_t sent_us;     /* first send of this message, for latency */
     int64_t deadline_ms; /* give up waiting for this attempt */
@@ -35,7 +40,7 @@ typedef struct client {
 } client_t;
 
 typedef struct options {
-    const char *endpoint, *out, *type, *subdistrict;
+    const char *endpoint, *out, *type, *subdistrict, *body_json, *source;
     long count, rate, poison_every, keys;
     int clients, timeout_ms, deadline_s;
 } options_t;
@@ -71,7 +76,7 @@ static void s_encode(const options_t *o, long i, client_t *c)
     memcpy(env.id, c->id, sizeof env.id);
     const char *type = (o->poison_every > 0 && (i + 1) % o->poison_every == 0) ? "poison" : o->type;
     snprintf(env.type, sizeof env.type, "%s", type);
-    snprintf(env.source, sizeof env.source, "stream-load");
+    snprintf(env.source, sizeof env.source, "%s", o->source);
     snprintf(env.subdistrict, sizeof env.subdistrict, "%s", o->subdistrict);
     env.time_ms = 1574640000000LL + i;
     /* body: {"key": "k<i % keys>", "n": i} */
@@ -81,6 +86,14 @@ static void s_encode(const options_t *o, long i, client_t *c)
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     char key[32];
     int klen = snprintf(key, sizeof key, "k%ld", i % o->keys);
+    if (o->body_json) {
+        err_t perr;
+        if (mpjson_parse(o->body_json, strlen(o->body_json), &pk, &perr) != 0) {
+            fprintf(stderr, "stream_load: --body-json: %s\n", perr.msg);
+            exit(2);
+        }
+        goto encode;
+    }
     msgpack_pack_map(&pk, 2);
     msgpack_pack_str(&pk, 3);
     msgpack_pack_str_body(&pk, "key", 3);
@@ -89,6 +102,7 @@ static void s_encode(const options_t *o, long i, client_t *c)
     msgpack_pack_str(&pk, 1);
     msgpack_pack_str_body(&pk, "n", 1);
     msgpack_pack_int64(&pk, i);
+encode:
     msgpack_sbuffer_clear(&c->buf);
     err_t err;
     if (envelope_encode_raw_body(&env, body.data, body.size, &c->buf, &err) != 0) {
@@ -100,8 +114,14 @@ static void s_encode(const options_t *o, long i, client_t *c)
 
 static int s_parse(int argc, char **argv, options_t *o)
 {
-    *o = (options_t){.endpoint = "tcp://127.0.0.1:7200", .type = "count", .subdistrict = "baiyang",
-                     .count = 1000, .keys = 50, .clients = 8, .timeout_ms = 2000,
+    *o = (options_t){.endpoint = "tcp://127.0.0.1:7200",
+                     .type = "count",
+                     .subdistrict = "baiyang",
+                     .source = "stream-load",
+                     .count = 1000,
+                     .keys = 50,
+                     .clients = 8,
+                     .timeout_ms = 2000,
                      .deadline_s = 300};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -116,6 +136,10 @@ static int s_parse(int argc, char **argv, options_t *o)
             o->type = v;
         else if (!strcmp(a, "--subdistrict"))
             o->subdistrict = v;
+        else if (!strcmp(a, "--body-json"))
+            o->body_json = v;
+        else if (!strcmp(a, "--source"))
+            o->source = v;
         else if (!strcmp(a, "--count"))
             o->count = atol(v);
         else if (!strcmp(a, "--rate"))
@@ -139,7 +163,8 @@ static int s_parse(int argc, char **argv, options_t *o)
 }
 
 /* Reads one reply on c; returns 1 acked, 0 retry later, -1 rejected. */
-static int s_handle_reply(client_t *c, long keys, FILE *out, long *dups, char *code, size_t code_cap)
+static int s_handle_reply(client_t *c, long keys, FILE *out, long *dups, char *code,
+                          size_t code_cap)
 {
     zmq_msg_t m;
     zmq_msg_init(&m);
@@ -151,7 +176,8 @@ static int s_handle_reply(client_t *c, long keys, FILE *out, long *dups, char *c
     msgpack_unpacked_init(&u);
     int rc = -1;
     snprintf(code, code_cap, "E_BAD_REPLY");
-    if (msgpack_unpack_next(&u, zmq_msg_data(&m), zmq_msg_size(&m), NULL) == MSGPACK_UNPACK_SUCCESS) {
+    if (msgpack_unpack_next(&u, zmq_msg_data(&m), zmq_msg_size(&m), NULL) ==
+        MSGPACK_UNPACK_SUCCESS) {
         const msgpack_object *ok = mp_get(&u.data, "ok");
         err_t err;
         if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) {
@@ -163,7 +189,8 @@ static int s_handle_reply(client_t *c, long keys, FILE *out, long *dups, char *c
             mp_get_bool(&u.data, "duplicate", &dup, &err);
             *dups += dup;
             if (out)
-                fprintf(out, "%s\tk%ld\t%s\t%lld\t%d\n", c->id, c->msg % keys, stream, (long long)seq, dup);
+                fprintf(out, "%s\tk%ld\t%s\t%lld\t%d\n", c->id, c->msg % keys, stream,
+                        (long long)seq, dup);
             rc = 1;
         } else {
             mp_get_strcpy(&u.data, "code", code, code_cap, &err);
@@ -181,7 +208,8 @@ int main(int argc, char **argv)
     if (s_parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: stream_load --endpoint E --count N --clients K [--rate R]"
                         " [--out FILE] [--type T] [--keys M] [--poison-every P]"
-                        " [--timeout-ms MS] [--deadline-s S] [--subdistrict S]\n");
+                        " [--timeout-ms MS] [--deadline-s S] [--subdistrict S]"
+                        " [--body-json JSON] [--source NAME]\n");
         return 2;
     }
     FILE *out = o.out ? fopen(o.out, "w") : NULL;

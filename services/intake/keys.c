@@ -1,0 +1,54 @@
+/* keys.c - CURVE key files. Secret keys come from files mounted at run time
+ * (a Docker/Kubernetes secret, a file made by `airguard keygen`), never
+ * from the repository or the configuration file itself. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "intake.h"
+
+int intake_key_parse(const char *z85, uint8_t key[32], err_t *err)
+{
+    if (strlen(z85) != 40 || !zmq_z85_decode(key, z85)) {
+        err_set(err, "not a 40-character Z85 CURVE key");
+        return -1;
+    }
+    return 0;
+}
+
+int intake_key_read(const char *path, bool secret, uint8_t key[32], err_t *err)
+{
+    int rc = -1;
+    char line[256];
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        err_set(err, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* A secret others can read is no secret: say so rather than use it. */
+    if (secret && fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        err_set(err, "%s: secret key file is readable by group or others (chmod 600 it)", path);
+        goto out;
+    }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line + strspn(line, " \t");
+        if (*p == '\0' || *p == '#')
+            continue;
+        p[strcspn(p, " \t")] = '\0';
+        if (intake_key_parse(p, key, err) != 0) {
+            err_set(err, "%s: not a 40-character Z85 CURVE key", path);
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
+    err_set(err, "%s: no key in the file", path);
+out:
+    if (f)
+        fclose(f);
+    return rc;
+}

@@ -1,0 +1,212 @@
+/* main.c - the intake service: wiring only.
+ *
+ * Outside systems submit events on a ROUTER socket (CURVE-authenticated
+ * unless the configuration says `insecure: true`); common/ingest.c
+ * validates them with intake_validate(), group-commits them to the stream
+ * "events.<instance>", acknowledges after the commit and publishes. The
+ * control socket adds "stats", "types" and "campaigns" to the built-in ops.
+ * docs/protocol.md is the client's view of all of it. */
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "ingest.h"
+#include "intake.h"
+#include "log.h"
+#include "service.h"
+#include "zap.h"
+
+typedef struct intake {
+    service_t svc;                 /* config, loop, db, control, producer */
+    intake_settings_t settings;    /* the `intake:` section */
+    campaign_set_t *campaigns;     /* every subdistrict we accept events for */
+    intake_allowlist_t *allowlist; /* NULL when insecure */
+    zap_t *zap;                    /* NULL when insecure */
+    void *router;                  /* the submit socket */
+    intake_validator_t validator;  /* ingest's validate callback state */
+    ingest_server_t *door;         /* validate, group commit, ack, publish */
+} intake_t;
+
+/* ZAP: a CURVE client is known when its key is in the allow-list; its
+ * source name becomes the User-Id its messages carry. */
+static int s_zap_decide(void *arg, const char *domain, const uint8_t key[32], char *user_id,
+                        size_t cap)
+{
+    intake_t *self = arg;
+    const char *source = intake_allowlist_source_of(self->allowlist, key);
+    if (strcmp(domain, INTAKE_ZAP_DOMAIN) != 0 || !source)
+        return -1;
+    snprintf(user_id, cap, "%s", source);
+    return 0;
+}
+
+static void s_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+    control_pack_str(pk, key);
+    msgpack_pack_uint64(pk, v);
+}
+
+static void s_op_stats(void *arg, const msgpack_object *request, msgpack_packer *pk)
+{
+    (void)request;
+    intake_t *self = arg;
+    ingest_stats_t st;
+    uint64_t zap_ok = 0, zap_refused = 0;
+    ingest_server_stats(self->door, &st);
+    if (self->zap)
+        zap_counts(self->zap, &zap_ok, &zap_refused);
+    msgpack_pack_map(pk, 10);
+    control_pack_str(pk, "ok");
+    msgpack_pack_true(pk);
+    s_pack_kv_u64(pk, "accepted", st.accepted);
+    s_pack_kv_u64(pk, "duplicates", st.duplicates);
+    s_pack_kv_u64(pk, "rejected", st.rejected);
+    s_pack_kv_u64(pk, "unavailable", st.unavailable);
+    s_pack_kv_u64(pk, "batches", st.batches);
+    control_pack_str(pk, "refused_by_code");
+    msgpack_pack_map(pk, self->validator.nrefused);
+    for (size_t i = 0; i < self->validator.nrefused; i++)
+        s_pack_kv_u64(pk, self->validator.refused[i].code, self->validator.refused[i].n);
+    control_pack_str(pk, "secure");
+    if (self->zap)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    s_pack_kv_u64(pk, "clients_accepted", zap_ok);
+    s_pack_kv_u64(pk, "clients_refused", zap_refused);
+}
+
+static void s_op_types(void *arg, const msgpack_object *request, msgpack_packer *pk)
+{
+    (void)arg;
+    (void)request;
+    msgpack_pack_map(pk, 2);
+    control_pack_str(pk, "ok");
+    msgpack_pack_true(pk);
+    control_pack_str(pk, "types");
+    msgpack_pack_array(pk, catalogue_count());
+    for (size_t i = 0; i < catalogue_count(); i++) {
+        msgpack_pack_map(pk, 2);
+        control_pack_str(pk, "type");
+        control_pack_str(pk, catalogue_at(i)->name);
+        control_pack_str(pk, "summary");
+        control_pack_str(pk, catalogue_at(i)->summary);
+    }
+}
+
+static void s_op_campaigns(void *arg, const msgpack_object *request, msgpack_packer *pk)
+{
+    (void)request;
+    intake_t *self = arg;
+    size_t n = campaign_set_count(self->campaigns);
+    msgpack_pack_map(pk, 2);
+    control_pack_str(pk, "ok");
+    msgpack_pack_true(pk);
+    control_pack_str(pk, "subdistricts");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        const campaign_t *c = campaign_set_at(self->campaigns, i);
+        msgpack_pack_map(pk, 3);
+        control_pack_str(pk, "subdistrict");
+        control_pack_str(pk, c->subdistrict_id);
+        control_pack_str(pk, "name");
+        control_pack_str(pk, c->subdistrict_name);
+        control_pack_str(pk, "campaign");
+        control_pack_str(pk, c->campaign_id);
+    }
+}
+
+/* Security first: the ZAP handler must exist before the CURVE socket binds. */
+static int s_open_security(intake_t *self, err_t *err)
+{
+    if (self->settings.insecure) {
+        log_warn("INSECURE: submit endpoint runs WITHOUT authentication (intake.security."
+                 "insecure is true); never expose it outside a test machine",
+                 LF_STR("submit", self->settings.submit));
+        return 0;
+    }
+    uint8_t secret[32];
+    int curve = 1;
+    if (intake_key_read(self->settings.secret_key_file, true, secret, err) != 0 ||
+        !(self->allowlist = intake_allowlist_load(self->settings.allow_list, err)) ||
+        !(self->zap = zap_new(self->svc.zmq, self->svc.loop, s_zap_decide, self, err)))
+        return -1;
+    zmq_setsockopt(self->router, ZMQ_CURVE_SERVER, &curve, sizeof curve);
+    zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, secret, sizeof secret);
+    zmq_setsockopt(self->router, ZMQ_ZAP_DOMAIN, INTAKE_ZAP_DOMAIN, strlen(INTAKE_ZAP_DOMAIN));
+    memset(secret, 0, sizeof secret);
+    log_info("submit endpoint secured with CURVE",
+             LF_INT("clients", intake_allowlist_count(self->allowlist)),
+             LF_STR("allow_list", self->settings.allow_list));
+    return 0;
+}
+
+static int s_open(intake_t *self, err_t *err)
+{
+    service_t *svc = &self->svc;
+    int zero = 0, hwm = 100000;
+    if (intake_settings_load(config_root(svc->config), &self->settings, err) != 0 ||
+        !(self->campaigns = campaign_set_load_dir(self->settings.campaigns, err)))
+        return -1;
+    if (!(self->router = zmq_socket(svc->zmq, ZMQ_ROUTER))) {
+        err_set(err, "cannot create the submit socket: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (s_open_security(self, err) != 0 ||
+        service_migrate(svc, "stream", stream_migrations, err) != 0 ||
+        service_migrate(svc, "intake", intake_migrations, err) != 0 ||
+        service_open_producer(svc, "events", err) != 0)
+        return -1;
+    if (zmq_bind(self->router, self->settings.submit) != 0) {
+        err_set(err, "cannot bind submit endpoint %s: %s", self->settings.submit,
+                zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    intake_validator_init(&self->validator, self->campaigns, self->allowlist, svc->db, svc->clock,
+                          self->settings.max_future_ms);
+    if (!(self->door = ingest_server_new(svc->loop, self->router, svc->producer, svc->db,
+                                         intake_validate, &self->validator, err)))
+        return -1;
+    if (control_add_handler(svc->control, "stats", s_op_stats, self) != 0 ||
+        control_add_handler(svc->control, "types", s_op_types, self) != 0 ||
+        control_add_handler(svc->control, "campaigns", s_op_campaigns, self) != 0) {
+        err_set(err, "control socket: cannot register intake's ops");
+        return -1;
+    }
+    log_info("accepting submits", LF_STR("submit", self->settings.submit),
+             LF_INT("subdistricts", campaign_set_count(self->campaigns)),
+             LF_INT("types", catalogue_count()));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static intake_t self; /* large (ingest keeps its slots inside the door); not on the stack */
+    err_t err;
+    int exit_now = 0, rc = 1;
+    if (service_open(&self.svc, "intake", argc, argv, &exit_now, &err) != 0)
+        goto fail;
+    if (exit_now) {
+        rc = 0;
+        goto out;
+    }
+    if (s_open(&self, &err) != 0)
+        goto fail;
+    rc = service_run(&self.svc) == 0 ? 0 : 1;
+    goto out;
+fail:
+    log_error("cannot start", LF_STR("error", err.msg));
+out:
+    ingest_server_destroy(&self.door);
+    intake_validator_fini(&self.validator);
+    zap_destroy(&self.zap);
+    if (self.router)
+        zmq_close(self.router);
+    service_close(&self.svc);
+    intake_allowlist_destroy(&self.allowlist);
+    campaign_set_destroy(&self.campaigns);
+    return rc;
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# intake.sh - the intake service end to end, against a real PostgreSQL:
+#   1. every catalogue type's example is accepted; a matrix generated from
+#      the catalogue (each required field missing, each field of the wrong
+#      type, out of range, unknown reference) is refused with the right code
+#      and field, and nothing of it is stored; confidential fields stay out
+#      of the log;
+#   2. idempotent resubmit: same id same reply, same id other body refused;
+#   3. malformed msgpack, a 10 MB message, multipart of the wrong shape:
+#      error replies, and the service keeps serving;
+#   4. PostgreSQL stopped: E_UNAVAILABLE, no ack; after the restart the
+#      retried submit is stored once;
+#   5. 100 concurrent clients: every ack in the log exactly once, gap-free
+#      and in order on the events stream (replay);
+#   6. two subdistricts side by side;
+#   7. CURVE: an allowed client is accepted, a type it may not send is
+#      E_FORBIDDEN, an unknown key gets no connection; no key and no
+#      "insecure: true" refuses to start.
+# Needs jq and python3 (raw ZMTP frames for case 3).
+set -uo pipefail
+source "$(dirname "$0")/../lib/harness.sh"
+ag_pg_start
+
+A=$AG_BIN/airguard
+for tool in jq python3; do
+    command -v $tool >/dev/null || { ag_log "$tool is required"; exit 1; }
+done
+
+# intake_config FILE BASEPORT SECURITY_LINES: a config for the current AG_DB.
+intake_config() {
+    cat >"$1" <<EOF
+instance: intake-1
+database:
+  url: "$AG_DB_URL"
+control: tcp://127.0.0.1:$2
+publish: tcp://127.0.0.1:$(($2 + 1))
+intake:
+  submit: tcp://127.0.0.1:$(($2 + 2))
+  campaigns: $AG_ROOT/seeds
+  security:
+$3
+EOF
+}
+
+# submit ENDPOINT [airguard options]: events on stdin, replies on stdout.
+submit() {
+    local endpoint=$1
+    shift
+    "$A" submit - --endpoint "$endpoint" --timeout-ms 5000 "$@"
+}
+
+count_log() { ag_sql "SELECT count(*) FROM intake.stream_log"; }
+
+# ---- 1..6: one service without authentication (a separate, test-only config)
+ag_db_create ag_intake intake
+P=$AG_PORT
+CTL=tcp://127.0.0.1:$P
+SUB=tcp://127.0.0.1:$((P + 2))
+intake_config "$AG_WORK/intake.yaml" "$P" "    insecure: true"
+ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
+ag_check "intake starts (insecure test config)" ag_wait_health "$CTL"
+ag_check "intake logs the insecure warning" grep -q INSECURE "$AG_WORK/intake.log"
+
+# 1. examples
+"$A" catalogue --examples >"$AG_WORK/examples.jsonl"
+ntypes=$(wc -l <"$AG_WORK/examples.jsonl")
+submit "$SUB" --clients 1 <"$AG_WORK/examples.jsonl" >"$AG_WORK/examples.replies"
+ag_eq "every example accepted" "$(jq -r 'select(.ok) | .id' "$AG_WORK/examples.replies" | wc -l)" "$ntypes"
+ag_eq "one stored event per type" \
+    "$(ag_sql "SELECT count(*) || '/' || count(DISTINCT type) FROM intake.stream_log")" "$ntypes/$ntypes"
+
+# Confidential fields: in intake.confidential, not in the log or the stream.
+tip_id=$(paste "$AG_WORK/examples.jsonl" "$AG_WORK/examples.replies" |
+    grep '"tip.received"' | sed 's/.*"id":"\([^"]*\)".*/\1/')
+ag_eq "tip contact kept apart" "$(ag_sql "SELECT count(*) FROM intake.confidential WHERE msg_id = '$tip_id'")" 1
+ag_eq "tip contact not in the log" \
+    "$(ag_sql "SELECT position(convert_to('138 0000', 'UTF8') IN body) FROM intake.stream_log WHERE msg_id = '$tip_id'")" 0
+
+# The invalid matrix, generated from the catalogue: "CODE<TAB>FIELD<TAB>EVENT".
+"$A" catalogue | jq -r '
+  . as $t | $t.example as $ex |
+  def ev(b): {type: $t.type, subdistrict: "baiyang", body: b} | tojson;
+  def set(f; v): ev($ex + {(f): v});
+  $t.fields[] | . as $f |
+  (if $f.required then "E_MISSING\t\($f.name)\t\(ev($ex | del(.[$f.name])))" else empty end),
+  ("E_TYPE\t\($f.name)\t" + set($f.name;
+      if ($f.kind | IN("int", "number", "str[]")) then "x" elif $f.kind == "bool" then 1 else 7 end)),
+  (if ($f.kind | IN("int", "number")) then "E_RANGE\t\($f.name)\t" + set($f.name; $f.max + 1)
+   elif ($f.kind | IN("str", "text", "code")) then "E_RANGE\t\($f.name)\t" + set($f.name; "a" * ($f.max + 1))
+   elif $f.kind == "phone" then "E_RANGE\t\($f.name)\t" + set($f.name; "1" * ($f.max + 1))
+   elif $f.kind == "enum" then "E_RANGE\t\($f.name)\t" + set($f.name; "no_such_value")
+   elif $f.kind == "uuid" then "E_RANGE\t\($f.name)\t" + set($f.name; "not-a-uuid")
+   elif $f.kind == "date" then "E_RANGE\t\($f.name)\t" + set($f.name; "2020-02-30")
+   elif $f.kind == "str[]" then "E_RANGE\t\($f.name)\t" + set($f.name; [])
+   elif $f.kind == "ref" then "E_UNKNOWN_REF\t\($f.name)\t" + set($f.name; "no-such-id")
+   else empty end)' >"$AG_WORK/matrix.tsv"
+cut -f3 "$AG_WORK/matrix.tsv" | submit "$SUB" --clients 1 >"$AG_WORK/matrix.replies"
+cut -f1,2 "$AG_WORK/matrix.tsv" >"$AG_WORK/matrix.want"
+jq -r '"\(.code)\t\(.field)"' "$AG_WORK/matrix.replies" >"$AG_WORK/matrix.got"
+ag_log "invalid matrix: $(wc -l <"$AG_WORK/matrix.want") cases"
+ag_check "invalid matrix: every case refused with its code and field" \
+    diff "$AG_WORK/matrix.want" "$AG_WORK/matrix.got"
+ag_eq "invalid matrix: nothing stored" "$(count_log)" "$ntypes"
+ag_eq "invalid matrix: no confidential row stored" "$(ag_sql "SELECT count(*) FROM intake.confidential")" 1
+
+# 2. idempotent resubmit
+ID=3f0e8d1c-2b4a-4c6e-8f1a-0b2c3d4e5f60
+ev() { printf '{"id":"%s","time":1575000000000,"type":"task.acknowledged","subdistrict":"baiyang","body":{"task":"5d0c3a8e-2f4b-4c1d-9e8f-0a1b2c3d4e5f","by":"%s"}}' "$ID" "$1"; }
+first=$(ev sq1 | submit "$SUB")
+again=$(ev sq1 | submit "$SUB")
+other=$(ev sq2 | submit "$SUB")
+ag_eq "resubmit: same seq" "$(jq -r .seq <<<"$again")" "$(jq -r .seq <<<"$first")"
+ag_eq "resubmit: flagged duplicate" "$(jq -r '"\(.duplicate)/\(.ok)"' <<<"$first$again" | tr '\n' ' ')" "false/true true/true "
+ag_eq "same id, other body: E_ID_CONFLICT" "$(jq -r '"\(.code) \(.field)"' <<<"$other")" "E_ID_CONFLICT id"
+ag_eq "same id, other body: stored once, not overwritten" \
+    "$(ag_sql "SELECT count(*) FROM intake.stream_log WHERE msg_id = '$ID' AND position(convert_to('sq1','UTF8') IN body) > 0")" 1
+tip=$(grep '"tip.received"' "$AG_WORK/examples.jsonl" | jq -c --arg id "$tip_id" '. + {id: $id} | .body.contact_phone = "12345678"')
+ag_eq "same tip id, other contact: E_ID_CONFLICT" "$(submit "$SUB" <<<"$tip" | jq -r .code)" E_ID_CONFLICT
+
+# 3. raw frames: malformed msgpack, 10 MB, wrong multipart shape.
+raw() { # MODE: prints the reply payload as text (or "no reply")
+    python3 - "$((P + 2))" "$1" <<'PY'
+import socket, struct, sys
+port, mode = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+def frame(body, more=False):
+    flags = 1 if more else 0
+    if len(body) > 255:
+        return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
+    return bytes([flags, len(body)]) + body
+def read(n):
+    buf = b""
+    try:
+        while len(buf) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    except socket.timeout:
+        pass
+    return buf
+# libzmq wants the greetings exchanged before the READY command.
+s.sendall(b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x01" + b"NULL".ljust(20, b"\x00") + b"\x00" * 32)
+read(64)
+prop = bytes([11]) + b"Socket-Type" + struct.pack(">I", 6) + b"DEALER"
+s.sendall(bytes([4, 6 + len(prop)]) + b"\x05READY" + prop)
+if mode == "malformed":
+    s.sendall(frame(b"\x87\xc1\xa2id"))
+elif mode == "big":
+    s.sendall(frame(b"\x81\xa1v" + b"\xc4" * (10 * 1024 * 1024)))
+else:
+    s.sendall(frame(b"part one", True) + frame(b"part two"))
+buf = read(200)
+print(buf.replace(b"\x00", b" ").decode("latin-1") if buf else "no reply")
+PY
+}
+ag_check "malformed msgpack: E_MALFORMED" grep -q E_MALFORMED <<<"$(raw malformed)"
+ag_check "10 MB message: E_TOO_LARGE" grep -q E_TOO_LARGE <<<"$(raw big)"
+ag_check "wrong multipart shape: E_MALFORMED" grep -q E_MALFORMED <<<"$(raw multipart)"
+ag_check "wrong shape is logged" grep -q "submit of the wrong shape" "$AG_WORK/intake.log"
+ag_eq "still serving after bad input" "$(head -1 "$AG_WORK/examples.jsonl" | submit "$SUB" | jq -r .ok)" true
+
+# 4. PostgreSQL stopped
+if ag_can_crash_pg; then
+    ID2=4a1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d
+    down_ev=$(grep '"patrol.check_in"' "$AG_WORK/examples.jsonl" | jq -c --arg id "$ID2" '. + {id: $id}')
+    "$AG_ROOT/tools/pg.sh" stop "$AG_PG_DIR"
+    down=$(submit "$SUB" --retries 1 <<<"$down_ev")
+    "$AG_ROOT/tools/pg.sh" start "$AG_PG_DIR" >/dev/null
+    ag_eq "database down: E_UNAVAILABLE, no ack" "$(jq -r '"\(.ok) \(.code)"' <<<"$down")" "false E_UNAVAILABLE"
+    ag_check "health recovers after the restart" ag_wait_health "$CTL"
+    up=$(submit "$SUB" --retries 10 <<<"$down_ev")
+    ag_eq "retry after restart: stored now" "$(jq -r '"\(.ok) \(.duplicate)"' <<<"$up")" "true false"
+    ag_eq "retry after restart: stored once" "$(ag_sql "SELECT count(*) FROM intake.stream_log WHERE msg_id = '$ID2'")" 1
+else
+    ag_log "skipping the PostgreSQL restart case (shared server)"
+fi
+
+# 5. 100 concurrent clients
+before=$(count_log)
+body=$(grep '"patrol.route_visit"' "$AG_WORK/examples.jsonl" | jq -c .body)
+load=$("$AG_TESTBIN/stream_load" --endpoint "$SUB" --count 3000 --clients 100 --type patrol.route_visit \
+    --body-json "$body" --source patrol-app --out "$AG_WORK/acks.tsv" --timeout-ms 10000)
+ag_log "100 clients: $load"
+ag_eq "100 clients: all acked" "$(grep -c . "$AG_WORK/acks.tsv")/$(grep -c REJECT "$AG_WORK/acks.tsv")" "3000/0"
+ag_sql "CREATE TABLE public.acks (id uuid, k text, stream text, seq bigint, dup int)" >/dev/null
+ag_sql "COPY public.acks FROM '$AG_WORK/acks.tsv'" >/dev/null 2>&1 ||
+    psql -X -q "$(ag_url_for "$AG_DB")&user=postgres" -c "\\copy public.acks FROM '$AG_WORK/acks.tsv'" >/dev/null
+ag_eq "100 clients: every ack in the log once, at its seq" \
+    "$(ag_sql "SELECT count(*) FROM public.acks a JOIN intake.stream_log l ON l.msg_id = a.id AND l.seq = a.seq")" 3000
+ag_eq "log seq gap-free" "$(ag_sql "SELECT count(*) = max(seq) AND min(seq) = 1 FROM intake.stream_log")" t
+total=$(count_log)
+ag_eq "100 clients: log grew by 3000" "$((total - before))" 3000
+replayed=""
+from=1
+while [ "$from" -le "$total" ]; do
+    "$A" query "{\"op\":\"replay\",\"stream\":\"events.intake-1\",\"from\":$from,\"max\":1000}" \
+        --endpoint "$CTL" >"$AG_WORK/replay.json" || break
+    replayed+=$(jq -r '.records[] | .[0]' "$AG_WORK/replay.json")$'\n'
+    from=$(($(jq -r .to "$AG_WORK/replay.json") + 1))
+done
+ag_eq "events stream replays 1..N in order" "$(grep -c . <<<"$replayed")/$(sort -n <<<"$replayed" | grep . | diff - <(grep . <<<"$replayed") >/dev/null && echo ordered)" "$total/ordered"
+stats=$("$A" query '{"op":"stats"}' --endpoint "$CTL")
+ag_check "stats op reports counters" jq -e >/dev/null '.ok and .accepted > 3000 and .refused_by_code.E_MISSING > 0' <<<"$stats"
+
+# 6. two subdistricts side by side
+shanhe='{"type":"patrol.check_in","subdistrict":"shanhe","body":{"squad":"sq1","grid":"shangcun-g01","group":"patrol-shangcun","headcount":2}}'
+ag_eq "shanhe event accepted" "$(submit "$SUB" <<<"$shanhe" | jq -r .ok)" true
+ag_eq "baiyang grid refused in shanhe" \
+    "$(submit "$SUB" <<<"${shanhe/shangcun-g01/baima-g01}" | jq -r '"\(.code) \(.field)"')" "E_UNKNOWN_REF grid"
+ag_eq "shanhe grid refused in baiyang" \
+    "$(submit "$SUB" <<<"$(jq -c '.subdistrict = "baiyang" | del(.body.group)' <<<"$shanhe")" | jq -r '"\(.code) \(.field)"')" "E_UNKNOWN_REF grid"
+ag_check "intake stops cleanly" ag_stop intake
+ag_db_drop
+
+# ---- 7. CURVE
+ag_db_create ag_intake_curve intake
+P=$((AG_PORT + 10))
+CTL=tcp://127.0.0.1:$P
+SUB=tcp://127.0.0.1:$((P + 2))
+K=$AG_WORK/keys
+mkdir -p "$K"
+"$A" keygen --out "$K/server" >/dev/null
+"$A" keygen --out "$K/patrol" >/dev/null
+"$A" keygen --out "$K/stranger" >/dev/null
+cat >"$AG_WORK/clients.yaml" <<EOF
+clients:
+  - source: patrol-app
+    keys: ['$(cat "$K/patrol.pub")']
+    types: [patrol.*, task.*]
+    subdistricts: [baiyang]
+EOF
+intake_config "$AG_WORK/open.yaml" "$P" "    insecure: false"
+ag_check "no secret key, not insecure: refuses to start" \
+    bash -c "! '$AG_BIN/airguard-intake' --config '$AG_WORK/open.yaml' 2>'$AG_WORK/open.log' && grep -q 'insecure: true' '$AG_WORK/open.log'"
+intake_config "$AG_WORK/curve.yaml" "$P" "    secret_key_file: $K/server.key
+    allow_list: $AG_WORK/clients.yaml"
+ag_start curve "$AG_BIN/airguard-intake" --config "$AG_WORK/curve.yaml"
+ag_check "intake starts with CURVE" ag_wait_health "$CTL"
+curve() { submit "$SUB" --server-key-file "$K/server.pub" --retries 1 --timeout-ms 2000 "$@"; }
+visit=$(grep '"patrol.route_visit"' "$AG_WORK/examples.jsonl" | jq -c '. + {source: "patrol-app"}')
+ag_eq "allowed client: accepted" "$(curve --key-file "$K/patrol.key" <<<"$visit" | jq -r .ok)" true
+ag_eq "allowed client, type not allowed: E_FORBIDDEN" \
+    "$(curve --key-file "$K/patrol.key" <<<"$(jq -c '.type = "tip.received"' <<<"$visit")" | jq -r '"\(.code) \(.field)"')" "E_FORBIDDEN type"
+ag_eq "allowed client, other source: E_FORBIDDEN" \
+    "$(curve --key-file "$K/patrol.key" <<<"$(jq -c '.source = "hotline"' <<<"$visit")" | jq -r '"\(.code) \(.field)"')" "E_FORBIDDEN source"
+ag_eq "allowed client, other subdistrict: E_FORBIDDEN" \
+    "$(curve --key-file "$K/patrol.key" <<<"$(jq -c '.subdistrict = "shanhe"' <<<"$visit")" | jq -r '"\(.code) \(.field)"')" "E_FORBIDDEN subdistrict"
+curve --key-file "$K/stranger.key" <<<"$visit" >/dev/null 2>&1
+ag_eq "unknown key: no answer" "$?" 3
+submit "$SUB" --retries 1 --timeout-ms 1000 <<<"$visit" >/dev/null 2>&1
+ag_eq "no CURVE at all: no answer" "$?" 3
+ag_check "unknown key refused by ZAP and logged" grep -q "key not in the allow-list" "$AG_WORK/curve.log"
+ag_eq "only the allowed event stored" "$(count_log)" 1
+ag_check "stats: secure, clients counted" \
+    jq -e >/dev/null '.secure and .clients_accepted >= 1 and .clients_refused >= 1 and .refused_by_code.E_FORBIDDEN == 3' \
+    <<<"$("$A" query '{"op":"stats"}' --endpoint "$CTL")"
+ag_check "curve intake stops cleanly" ag_stop curve
+ag_db_drop
+
+ag_summary

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# prepare-intake.sh - for `make run`: makes intake's CURVE keys on first use
+# and prints the environment intake runs with (one VAR=value per line).
+#
+# var/keys/intake-server.{key,pub}  the server's key pair
+# var/keys/operator.{key,pub}       the operator CLI's key pair, allowed to
+#                                   send every event type as source "cli"
+# var/keys/intake-clients.yaml      the allow-list naming the operator key
+set -euo pipefail
+build=${1:-build}
+keys=var/keys
+mkdir -p "$keys"
+chmod 700 "$keys"
+[ -f "$keys/intake-server.key" ] || "$build/bin/airguard" keygen --out "$keys/intake-server" >/dev/null
+[ -f "$keys/operator.key" ] || "$build/bin/airguard" keygen --out "$keys/operator" >/dev/null
+if [ ! -f "$keys/intake-clients.yaml" ]; then
+    cat >"$keys/intake-clients.yaml" <<YAML
+# Made by tools/prepare-intake.sh for make run: the local operator CLI.
+clients:
+  - source: cli
+    keys: ['$(cat "$keys/operator.pub")']
+    types: ['*']
+YAML
+fi
+echo "AIRGUARD_INTAKE_SECRET_KEY_FILE=$keys/intake-server.key"
+echo "AIRGUARD_INTAKE_ALLOW_LIST=$keys/intake-clients.yaml"
