@@ -65,10 +65,10 @@ static db_rc_t s_find_stored(db_t *db, PGconn *conn, ingest_item_t *items, size_
                 strncasecmp(id, items[i].rec.id, items[i].rec.id_len) != 0)
                 continue;
             is_new[i] = 0;
-            items[i].outcome = s_same_msg(&items[i].rec, PQgetvalue(res, r, 3),
-                                          (size_t)PQgetlength(res, r, 3))
-                                   ? INGEST_DUPLICATE
-                                   : INGEST_CONFLICT;
+            items[i].outcome =
+                s_same_msg(&items[i].rec, PQgetvalue(res, r, 3), (size_t)PQgetlength(res, r, 3))
+                    ? INGEST_DUPLICATE
+                    : INGEST_CONFLICT;
             snprintf(items[i].stream, sizeof items[i].stream, "%.*s", PQgetlength(res, r, 1),
                      PQgetvalue(res, r, 1));
             items[i].seq = db_get_int64(res, r, 2);
@@ -78,8 +78,41 @@ static db_rc_t s_find_stored(db_t *db, PGconn *conn, ingest_item_t *items, size_
     return DB_OK;
 }
 
+/* Fills first[i] with the index of the first item carrying item i's id (i
+ * itself for a first occurrence), with a small open-addressing hash table;
+ * returns how many items repeat an earlier one, or -1 if out of memory. */
+static long s_first_occurrences(const ingest_item_t *items, size_t n, size_t *first)
+{
+    size_t cap = 16;
+    while (cap < n * 2)
+        cap *= 2;
+    size_t *slots = malloc(cap * sizeof *slots); /* item index + 1; 0 is empty */
+    if (!slots)
+        return -1;
+    memset(slots, 0, cap * sizeof *slots);
+    long repeats = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = 1469598103934665603ull; /* FNV-1a, case-folded like the uuid type */
+        for (size_t k = 0; k < items[i].rec.id_len; k++)
+            h = (h ^ (unsigned char)(items[i].rec.id[k] | 0x20)) * 1099511628211ull;
+        size_t at = (size_t)h & (cap - 1);
+        while (slots[at] && !s_same_id(&items[slots[at] - 1].rec, &items[i].rec))
+            at = (at + 1) & (cap - 1);
+        if (slots[at]) {
+            first[i] = slots[at] - 1;
+            repeats++;
+        } else {
+            slots[at] = i + 1;
+            first[i] = i;
+        }
+    }
+    free(slots);
+    return repeats;
+}
+
 static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
-                             stream_record_t *fresh, size_t *nfresh, int *is_new, err_t *err)
+                             const size_t *first, stream_record_t *fresh, size_t *nfresh,
+                             int *is_new, err_t *err)
 {
     db_rc_t rc = DB_TRANSIENT;
     int in_tx = 0;
@@ -96,14 +129,8 @@ static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size
         goto out;
     /* A repeat inside the batch is answered like its first occurrence. */
     for (size_t i = 0; i < n; i++) {
-        if (!is_new[i])
-            continue;
-        for (size_t j = 0; j < i; j++) {
-            if (is_new[j] == 1 && s_same_id(&items[j].rec, &items[i].rec)) {
-                is_new[i] = -(int)j - 2; /* an alias of j */
-                break;
-            }
-        }
+        if (is_new[i] && first[i] != i)
+            is_new[i] = -(int)first[i] - 2; /* an alias of first[i] */
         if (is_new[i] == 1)
             fresh[(*nfresh)++] = items[i].rec;
     }
@@ -126,19 +153,38 @@ db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, e
     db_rc_t rc = DB_FAILED;
     stream_record_t *fresh = malloc(n * sizeof *fresh);
     int *is_new = malloc(n * sizeof *is_new);
+    size_t *first = malloc(n * sizeof *first);
     size_t nfresh = 0;
-    if (!fresh || !is_new) {
+    long repeats = fresh && is_new && first ? s_first_occurrences(items, n, first) : -1;
+    if (repeats < 0) {
         err_set(err, "out of memory");
         goto out;
     }
+    /* Fast path: ids are almost always new (a retry is the exception), so
+     * first append them all in one autocommitted statement, one round trip
+     * including the commit. An id already stored fails it on the unique
+     * index (SQLSTATE 23505) with nothing written, and the careful path
+     * below looks the ids up. */
+    if (repeats == 0) {
+        for (size_t i = 0; i < n; i++) {
+            fresh[i] = items[i].rec;
+            is_new[i] = 1;
+        }
+        nfresh = n;
+        rc = producer_append_in_tx(p, fresh, n, err);
+        if (rc == DB_OK || !(rc == DB_FAILED && strstr(err->msg, "SQLSTATE 23505")))
+            goto done;
+    }
     for (int attempt = 1; attempt <= INGEST_COMMIT_ATTEMPTS; attempt++) {
-        rc = s_commit_once(p, db, items, n, fresh, &nfresh, is_new, err);
+        rc = s_commit_once(p, db, items, n, first, fresh, &nfresh, is_new, err);
         /* Another instance stored one of our ids between our lookup and our
          * insert: look again, it will now be found. */
-        if (rc == DB_FAILED && strstr(err->msg, "SQLSTATE 23505") && attempt < INGEST_COMMIT_ATTEMPTS)
+        if (rc == DB_FAILED && strstr(err->msg, "SQLSTATE 23505") &&
+            attempt < INGEST_COMMIT_ATTEMPTS)
             continue;
         break;
     }
+done:
     if (rc != DB_OK) {
         producer_forget(p);
         goto out;
@@ -154,17 +200,18 @@ db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, e
     }
     for (size_t i = 0; i < n; i++) {
         if (is_new[i] <= -2) {
-            const ingest_item_t *first = &items[-is_new[i] - 2];
-            items[i].outcome = s_same_msg(&first->rec, items[i].rec.msg, items[i].rec.msg_len)
+            const ingest_item_t *orig = &items[-is_new[i] - 2];
+            items[i].outcome = s_same_msg(&orig->rec, items[i].rec.msg, items[i].rec.msg_len)
                                    ? INGEST_DUPLICATE
                                    : INGEST_CONFLICT;
-            items[i].seq = first->seq;
-            snprintf(items[i].stream, sizeof items[i].stream, "%s", first->stream);
+            items[i].seq = orig->seq;
+            snprintf(items[i].stream, sizeof items[i].stream, "%s", orig->stream);
         }
     }
 out:
     free(fresh);
     free(is_new);
+    free(first);
     return rc;
 }
 
@@ -173,19 +220,19 @@ out:
 typedef struct slot {
     zmq_msg_t route[INGEST_MAX_ROUTING_FRAMES]; /* identity (+ empty delimiter) */
     int nroute;
-    msgpack_sbuffer canon;                      /* canonical envelope, reused */
+    msgpack_sbuffer canon; /* canonical envelope, reused */
     char id[ENVELOPE_ID_LEN + 1];
     char type[ENVELOPE_NAME_MAX + 1];
 } slot_t;
 
 struct ingest_server {
-    loop_t *loop;        /* borrowed */
-    void *router;        /* borrowed, bound by the caller */
-    producer_t *producer;/* borrowed */
-    db_t *db;            /* borrowed */
+    loop_t *loop;         /* borrowed */
+    void *router;         /* borrowed, bound by the caller */
+    producer_t *producer; /* borrowed */
+    db_t *db;             /* borrowed */
     ingest_validate_fn validate;
     void *arg;
-    envelope_t env;      /* reused decoder */
+    envelope_t env; /* reused decoder */
     msgpack_sbuffer reply;
     slot_t slots[INGEST_BATCH_MAX];
     ingest_item_t items[INGEST_BATCH_MAX];
@@ -364,8 +411,8 @@ static int s_admit(ingest_server_t *self, slot_t *slot, ingest_item_t *item, zmq
         envelope_decode(&self->env, zmq_msg_data(payload), zmq_msg_size(payload), &err);
     if (st != ENVELOPE_OK) {
         self->stats.rejected++;
-        s_reply_error(self, slot, envelope_status_code(st), s_field_of(err.msg, field_buf, sizeof field_buf),
-                      err.msg);
+        s_reply_error(self, slot, envelope_status_code(st),
+                      s_field_of(err.msg, field_buf, sizeof field_buf), err.msg);
         return -1;
     }
     const char *code = "E_INVALID", *field = NULL;
@@ -428,8 +475,9 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
         const ingest_item_t *item = &self->items[i];
         if (rc == DB_TRANSIENT) {
             self->stats.unavailable++;
-            s_reply_error(self, slot, "E_UNAVAILABLE", NULL,
-                          "database unavailable: retry with the same id (it is stored at most once)");
+            s_reply_error(
+                self, slot, "E_UNAVAILABLE", NULL,
+                "database unavailable: retry with the same id (it is stored at most once)");
         } else if (rc != DB_OK) {
             s_reply_error(self, slot, "E_INTERNAL", NULL, "not stored: internal error");
         } else if (item->outcome == INGEST_CONFLICT) {

@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-#define PRODUCER_COPY_CHUNK (256u * 1024u)
+#define PRODUCER_BUF_CHUNK (256u * 1024u)
 
 struct producer {
     db_t *db;                         /* borrowed */
@@ -17,8 +17,8 @@ struct producer {
     int64_t last_seq;                 /* committed head as far as we know */
     int loaded;                       /* last_seq is trustworthy */
     msgpack_sbuffer frame;            /* reused publish buffer */
-    unsigned char *copy_buf;          /* reused COPY buffer */
-    size_t copy_cap;
+    unsigned char *buf;               /* reused buffer for the batch's arrays */
+    size_t buf_cap;
 };
 
 /* Stream names are topic prefixes on the wire: keep them to a safe charset. */
@@ -59,7 +59,7 @@ void producer_destroy(producer_t **self_p)
         return;
     producer_t *self = *self_p;
     msgpack_sbuffer_destroy(&self->frame);
-    free(self->copy_buf);
+    free(self->buf);
     free(self);
     *self_p = NULL;
 }
@@ -102,23 +102,23 @@ void producer_forget(producer_t *p)
     p->loaded = 0;
 }
 
-/* Grows the COPY buffer to hold at least need bytes. */
+/* Grows the array buffer to hold at least need bytes. */
 static int s_reserve(producer_t *p, size_t need)
 {
-    if (need <= p->copy_cap)
+    if (need <= p->buf_cap)
         return 0;
-    size_t cap = p->copy_cap ? p->copy_cap : PRODUCER_COPY_CHUNK;
+    size_t cap = p->buf_cap ? p->buf_cap : PRODUCER_BUF_CHUNK;
     while (cap < need)
         cap *= 2;
-    unsigned char *grown = realloc(p->copy_buf, cap);
+    unsigned char *grown = realloc(p->buf, cap);
     if (!grown)
         return -1;
-    p->copy_buf = grown;
-    p->copy_cap = cap;
+    p->buf = grown;
+    p->buf_cap = cap;
     return 0;
 }
 
-/* Parses a canonical UUID text into its 16 bytes (the binary COPY form). */
+/* Parses a canonical UUID text into its 16 bytes (the binary uuid form). */
 static int s_uuid_bytes(const char *id, size_t len, unsigned char out[16])
 {
     if (len != 36)
@@ -146,52 +146,78 @@ static int s_uuid_bytes(const char *id, size_t len, unsigned char out[16])
     return k == 32 ? 0 : -1;
 }
 
-/* Builds the binary COPY payload for recs (PostgreSQL's documented binary
- * format: signature, flags, extension length, tuples, trailer). */
-static int s_build_copy(producer_t *p, const stream_record_t *recs, size_t n, size_t *out_len,
-                        err_t *err)
+/* Element type OIDs of the three arrays (pg_type.h; stable across versions). */
+#define OID_UUID 2950
+#define OID_TEXT 25
+#define OID_BYTEA 17
+
+/* Writes the header of a one-dimensional binary array of n elements of
+ * type oid (PostgreSQL's array_send format). */
+static unsigned char *s_array_header(unsigned char *w, int32_t oid, size_t n)
 {
-    size_t slen = strlen(p->stream);
-    size_t need = 19 + 2;
+    db_put_int32(w, 1);       /* dimensions */
+    db_put_int32(w + 4, 0);   /* no NULLs */
+    db_put_int32(w + 8, oid); /* element type */
+    db_put_int32(w + 12, (int32_t)n);
+    db_put_int32(w + 16, 1); /* lower bound */
+    return w + 20;
+}
+
+/* Builds the ids, types and bodies of recs as three binary arrays in
+ * p->buf; offsets[] and lengths[] locate them. */
+static int s_build_arrays(producer_t *p, const stream_record_t *recs, size_t n, size_t offsets[3],
+                          size_t lengths[3], err_t *err)
+{
+    size_t need = 3 * 20;
     for (size_t i = 0; i < n; i++)
-        need +=
-            2 + (4 + slen) + (4 + 8) + (4 + 16) + (4 + recs[i].type_len) + (4 + recs[i].msg_len);
+        need += (4 + 16) + (4 + recs[i].type_len) + (4 + recs[i].msg_len);
     if (s_reserve(p, need) != 0) {
-        err_set(err, "out of memory for a COPY of %zu bytes", need);
+        err_set(err, "out of memory for a batch of %zu bytes", need);
         return -1;
     }
-    unsigned char *w = p->copy_buf;
-    memcpy(w, "PGCOPY\n\377\r\n\0", 11);
-    w += 11;
-    memset(w, 0, 8); /* flags, header extension length */
-    w += 8;
+    unsigned char *w = p->buf;
+    offsets[0] = 0;
+    w = s_array_header(w, OID_UUID, n);
     for (size_t i = 0; i < n; i++) {
-        db_put_int16(w, 5);
-        w += 2;
-        db_put_int32(w, (int32_t)slen);
-        memcpy(w + 4, p->stream, slen);
-        w += 4 + slen;
-        db_put_int32(w, 8);
-        db_put_int64(w + 4, recs[i].seq);
-        w += 12;
         db_put_int32(w, 16);
         if (s_uuid_bytes(recs[i].id, recs[i].id_len, w + 4) != 0) {
             err_set(err, "record %zu: id is not a UUID", i);
             return -1;
         }
         w += 20;
+    }
+    offsets[1] = (size_t)(w - p->buf);
+    w = s_array_header(w, OID_TEXT, n);
+    for (size_t i = 0; i < n; i++) {
         db_put_int32(w, (int32_t)recs[i].type_len);
         memcpy(w + 4, recs[i].type, recs[i].type_len);
         w += 4 + recs[i].type_len;
+    }
+    offsets[2] = (size_t)(w - p->buf);
+    w = s_array_header(w, OID_BYTEA, n);
+    for (size_t i = 0; i < n; i++) {
         db_put_int32(w, (int32_t)recs[i].msg_len);
         memcpy(w + 4, recs[i].msg, recs[i].msg_len);
         w += 4 + recs[i].msg_len;
     }
-    db_put_int16(w, -1);
-    w += 2;
-    *out_len = (size_t)(w - p->copy_buf);
+    lengths[0] = offsets[1] - offsets[0];
+    lengths[1] = offsets[2] - offsets[1];
+    lengths[2] = (size_t)(w - p->buf) - offsets[2];
     return 0;
 }
+
+/* Takes n numbers from the stream's counter row and inserts the records
+ * with them, in one statement and so one round trip. The counter row stays
+ * locked until the transaction ends, so no other writer of this stream can
+ * commit numbers in between: gap-free and in commit order. */
+static const char *const s_append_sql =
+    "WITH head AS (UPDATE stream_head SET last_seq = last_seq + $2"
+    "              WHERE stream = $1 RETURNING last_seq)"
+    " INSERT INTO stream_log (stream, seq, msg_id, type, body)"
+    " SELECT $1, head.last_seq - $2 + r.ord, r.id, r.type, r.body"
+    " FROM head, unnest($3::uuid[], $4::text[], $5::bytea[])"
+    "   WITH ORDINALITY AS r(id, type, body, ord)"
+    " RETURNING seq";
 
 db_rc_t producer_append_in_tx(producer_t *p, stream_record_t *recs, size_t n, err_t *err)
 {
@@ -202,63 +228,39 @@ db_rc_t producer_append_in_tx(producer_t *p, stream_record_t *recs, size_t n, er
     PGconn *conn = db_conn(p->db, err);
     if (!conn)
         goto out;
-
-    /* Take n numbers; the row stays locked until our COMMIT/ROLLBACK, so no
-     * other writer of this stream can commit in between. */
-    char count[24];
-    snprintf(count, sizeof count, "%zu", n);
-    const char *params[2] = {p->stream, count};
-    res = PQexecParams(conn,
-                       "UPDATE stream_head SET last_seq = last_seq + $2 WHERE stream = $1"
-                       " RETURNING last_seq",
-                       2, NULL, params, NULL, NULL, 1);
+    size_t offsets[3], lengths[3];
+    if (s_build_arrays(p, recs, n, offsets, lengths, err) != 0) {
+        rc = DB_FAILED;
+        goto out;
+    }
+    unsigned char count[8];
+    db_put_int64(count, (int64_t)n);
+    const char *values[5] = {p->stream, (const char *)count, (const char *)p->buf + offsets[0],
+                             (const char *)p->buf + offsets[1], (const char *)p->buf + offsets[2]};
+    const int value_lengths[5] = {0, 8, (int)lengths[0], (int)lengths[1], (int)lengths[2]};
+    const int formats[5] = {0, 1, 1, 1, 1};
+    const Oid types[5] = {25, 20, 0, 0, 0}; /* text, int8; arrays typed by the casts */
+    res = PQexecParams(conn, s_append_sql, 5, types, values, value_lengths, formats, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = db_failure(p->db, res, err);
         goto out;
     }
-    if (PQntuples(res) != 1) {
+    if ((size_t)PQntuples(res) != n) {
         err_set(err, "stream %s has no head row (producer_load not called?)", p->stream);
         rc = DB_FAILED;
         goto out;
     }
-    int64_t last = db_get_int64(res, 0, 0);
-    PQclear(res);
-    res = NULL;
+    /* Record i got head - n + ordinality(i); the rows may come back in any
+     * order, so only their maximum (the new head) is used. */
+    int64_t last = 0;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (db_get_int64(res, i, 0) > last)
+            last = db_get_int64(res, i, 0);
     for (size_t i = 0; i < n; i++)
         recs[i].seq = last - (int64_t)n + 1 + (int64_t)i;
-
-    size_t len = 0;
-    if (s_build_copy(p, recs, n, &len, err) != 0) {
-        rc = DB_FAILED;
-        goto out;
-    }
-    res = PQexec(conn,
-                 "COPY stream_log (stream, seq, msg_id, type, body) FROM STDIN (FORMAT binary)");
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rc = db_failure(p->db, res, err);
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
-    if (PQputCopyData(conn, (const char *)p->copy_buf, (int)len) != 1 ||
-        PQputCopyEnd(conn, NULL) != 1) {
-        rc = db_failure(p->db, NULL, err);
-        goto out;
-    }
-    res = PQgetResult(conn);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = db_failure(p->db, res, err);
-        goto out;
-    }
     rc = DB_OK;
 out:
     PQclear(res);
-    /* Drain whatever libpq still holds so the connection is usable. */
-    if (conn && PQstatus(conn) == CONNECTION_OK) {
-        PGresult *r;
-        while ((r = PQgetResult(conn)) != NULL)
-            PQclear(r);
-    }
     return rc;
 }
 

@@ -41,8 +41,9 @@ int64_t producer_last_seq(const producer_t *p);
  * call at start and whenever a transaction's outcome is unknown. */
 db_rc_t producer_load(producer_t *p, err_t *err);
 
-/* Inside the caller's open transaction: assigns recs[i].seq and writes the
- * n records to the log (one COPY). recs[i].id must be a UUID not yet in the
+/* Inside the caller's open transaction (or, called outside one, as a
+ * transaction of its own that commits on return): assigns recs[i].seq and writes the
+ * n records to the log (one statement). recs[i].id must be a UUID not yet in the
  * log (a duplicate fails the statement with SQLSTATE 23505). */
 db_rc_t producer_append_in_tx(producer_t *p, stream_record_t *recs, size_t n, err_t *err);
 
