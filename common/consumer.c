@@ -10,8 +10,11 @@
 
 #include "clock.h"
 #include "log.h"
+#include "sockopt.h"
 
 #define REPLAY_TIMEOUT_MS 3000
+#define SILENCE_MS 3000 /* no heartbeat for this long: ask the producer */
+#define HOLD_BASE_MS 1000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
 #define TICK_MS 100
@@ -28,6 +31,8 @@ typedef struct source {
     int need_replay;                  /* a gap or restart: ask for a replay */
     int replay_inflight;              /* a request is out */
     int64_t replay_deadline;          /* monotonic ms when we give up waiting */
+    int64_t last_heard;               /* monotonic ms of the last frame or reply from it */
+    int64_t hold_until;               /* monotonic ms before which a failing message waits */
     size_t pending;                   /* live records queued in this drain */
 } source_t;
 
@@ -73,12 +78,14 @@ static int s_on_tick(loop_t *loop, void *arg);
 static void *s_new_socket(consumer_t *c, int type, const char *endpoint, err_t *err)
 {
     void *s = zmq_socket(c->ctx, type);
-    int zero = 0, big = 100000;
+    int big = 100000;
+    int64_t max_frame = STREAMWIRE_FRAME_MAX + 1024;
     if (!s) {
         err_set(err, "zmq_socket: %s", zmq_strerror(zmq_errno()));
         return NULL;
     }
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    sockopt_liveness(s);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (type == ZMQ_SUB)
         zmq_setsockopt(s, ZMQ_RCVHWM, &big, sizeof big);
     if (endpoint && zmq_connect(s, endpoint) != 0) {
@@ -395,7 +402,10 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
                 if (s_count_failure(c, conn, src, rec, o->why.msg, &failures, &err) != DB_OK)
                     goto transient;
                 if (failures < CONSUMER_MAX_FAILURES) {
-                    hold = 1;
+                    /* Wait longer after each failure (1 s, 2 s, 4 s ...), so a
+                     * passing condition has time to pass before the message
+                     * is given up. */
+                    hold = failures;
                     break;
                 }
                 char reason[ERR_MSG_MAX];
@@ -413,6 +423,11 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
         err_clear(&why);
         if (envelope_decode(&c->env, rec->msg, rec->msg_len, &why) == ENVELOPE_OK)
             rc = c->apply(c->arg, c->db, conn, src->stream, rec, &c->env, &why);
+        if (rc == APPLY_OK && PQtransactionStatus(conn) == PQTRANS_INERROR) {
+            /* The apply function swallowed a failed statement. */
+            err_set(&why, "apply of a %s left the transaction aborted", c->env.type);
+            rc = APPLY_FAILED;
+        }
         if (rc == APPLY_OK) {
             applied = rec->seq;
             continue;
@@ -441,6 +456,8 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
     if (applied > src->head)
         src->head = applied;
     c->retry_delay = RETRY_MIN_MS;
+    if (hold)
+        src->hold_until = aclock_system_mono_ms() + ((int64_t)HOLD_BASE_MS << (hold - 1));
     if (c->on_commit)
         c->on_commit(c->arg, 1);
     return hold ? TXN_HOLD : TXN_COMMITTED;
@@ -478,8 +495,8 @@ static void s_apply(consumer_t *c, source_t *src, const stream_record_t *recs, s
         if (st == TXN_HOLD) {
             /* A failing message waits, and comes back by replay. */
             log_warn("message failed, will retry", LF_STR("stream", src->stream),
-                     LF_INT("seq", src->applied + 1), LF_STR("error", o.why.msg));
-            c->retry_at = aclock_system_mono_ms() + c->retry_delay;
+                     LF_INT("seq", src->applied + 1), LF_STR("error", o.why.msg),
+                     LF_INT("retry_in_ms", src->hold_until - aclock_system_mono_ms()));
             src->need_replay = 1;
             return;
         }
@@ -497,7 +514,7 @@ static void s_apply(consumer_t *c, source_t *src, const stream_record_t *recs, s
 
 static void s_request_replay(consumer_t *c, source_t *src)
 {
-    if (src->replay_inflight || !s_db_ready(c))
+    if (src->replay_inflight || !s_db_ready(c) || aclock_system_mono_ms() < src->hold_until)
         return;
     if (!src->offset_loaded) {
         err_t err;
@@ -547,6 +564,8 @@ static int s_on_dealer(loop_t *loop, void *socket, void *arg)
     }
     src->replay_inflight = 0;
     err_t err;
+    err_set(&err, "reply for another stream");
+    src->last_heard = aclock_system_mono_ms();
     streamwire_replay_t reply;
     if (streamwire_unpack_replay(&c->unpacked, zmq_msg_data(&msg), zmq_msg_size(&msg), &reply,
                                  &err) != 0 ||
@@ -557,8 +576,9 @@ static int s_on_dealer(loop_t *loop, void *socket, void *arg)
         zmq_msg_close(&msg);
         return 0;
     }
-    if (reply.last_seq > src->head)
-        src->head = reply.last_seq;
+    /* The reply's head is the producer's committed head, read with the
+     * records: the authority, even when it is below what we believed. */
+    src->head = reply.last_seq > src->applied ? reply.last_seq : src->applied;
     size_t n = 0;
     for (uint32_t i = 0; i < reply.records->via.array.size && n < CONSUMER_BATCH_MAX; i++) {
         if (streamwire_replay_record(&reply, i, &c->batch[n], &err) != 0) {
@@ -573,9 +593,13 @@ static int s_on_dealer(loop_t *loop, void *socket, void *arg)
                   LF_INT("applied", src->applied), LF_INT("last_seq", reply.last_seq));
     }
     zmq_msg_close(&msg);
-    /* Keep asking while the producer is ahead and we are making progress. */
-    if (src->applied < src->head && s_db_ready(c))
+    /* Keep asking while the producer is ahead and we are making progress;
+     * a reply that brought nothing usable is asked again only later. */
+    if (src->applied < src->head && s_db_ready(c)) {
         src->need_replay = 1;
+        if (n == 0)
+            src->hold_until = aclock_system_mono_ms() + HOLD_BASE_MS;
+    }
     if (src->need_replay)
         s_request_replay(c, src);
     return 0;
@@ -619,6 +643,7 @@ static void s_on_pub(consumer_t *c, const streamwire_pub_t *pub)
     source_t *src = s_source_of_stream(c, pub->stream, &index);
     if (!src)
         return; /* a stream that shares our prefix but is not ours */
+    src->last_heard = aclock_system_mono_ms();
     int64_t expected = src->applied + (int64_t)src->pending + 1;
     if (pub->kind == STREAMWIRE_HEARTBEAT) {
         if (pub->last_seq > src->head)
@@ -637,6 +662,10 @@ static void s_on_pub(consumer_t *c, const streamwire_pub_t *pub)
     }
     if (r->seq < expected)
         return; /* duplicate */
+    if (aclock_system_mono_ms() < src->hold_until) {
+        src->need_replay = 1; /* a failing message is waiting its turn */
+        return;
+    }
     if (r->seq > expected || src->replay_inflight || src->need_replay || !src->offset_loaded ||
         c->nlive == CONSUMER_BATCH_MAX) {
         src->need_replay = 1; /* the gap (or the rest) comes by replay */
@@ -712,6 +741,7 @@ static int s_on_sub(loop_t *loop, void *socket, void *arg)
         }
         streamwire_pub_t pub;
         err_t err;
+        err_set(&err, "topic frame does not match the stream");
         if (ok &&
             streamwire_unpack_pub(&c->unpacked, zmq_msg_data(&body), zmq_msg_size(&body), &pub,
                                   &err) == 0 &&
@@ -738,9 +768,25 @@ static int s_on_tick(loop_t *loop, void *arg)
     for (size_t s = 0; s < c->nsources; s++) {
         source_t *src = &c->sources[s];
         if (src->replay_inflight && now > src->replay_deadline) {
+            /* A long apply may have kept us past the deadline while the
+             * answer was already waiting: take it rather than drop it. */
+            int events = 0;
+            size_t size = sizeof events;
+            if (zmq_getsockopt(src->dealer, ZMQ_EVENTS, &events, &size) == 0 &&
+                (events & ZMQ_POLLIN)) {
+                s_on_dealer(loop, src->dealer, c);
+                continue;
+            }
             log_warn("replay timed out", LF_STR("stream", src->stream),
                      LF_STR("endpoint", src->control_endpoint));
             s_reset_dealer(c, src);
+            src->need_replay = 1;
+        }
+        /* Heartbeats come every second. Silence means the producer, or the
+         * way to it, is gone; a replay request asks it directly (and its
+         * timeout replaces the connection). */
+        if (!src->replay_inflight && now - src->last_heard > SILENCE_MS) {
+            src->last_heard = now;
             src->need_replay = 1;
         }
         if (src->need_replay)

@@ -9,6 +9,7 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "sockopt.h"
 
 #define CONTROL_MAX_STREAMS 16
 #define CONTROL_MAX_ROUTING_FRAMES 8
@@ -65,7 +66,9 @@ static void s_health(void *arg, const msgpack_object *request, msgpack_packer *p
     (void)request;
     control_t *ctl = arg;
     err_t err;
-    int up = db_conn(ctl->db, &err) != NULL;
+    /* A round trip, not just the connection state: a server that died
+     * since the last statement still looks connected to libpq. */
+    int up = db_exec(ctl->db, "SELECT 1", &err) == DB_OK;
     msgpack_pack_map(pk, up ? 5 : 7);
     control_pack_str(pk, "ok");
     if (up)
@@ -194,8 +197,12 @@ control_t *control_new(void *zmq_ctx, loop_t *loop, const char *endpoint, const 
     msgpack_unpacked_init(&self->request);
     self->router = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     int zero = 0, one = 1, hwm = 10000;
+    int64_t max_request = CONTROL_REQUEST_MAX + 1024;
     if (self->router) {
         zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
+        /* Bigger requests drop the sender before they are buffered. */
+        zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &max_request, sizeof max_request);
+        sockopt_liveness(self->router);
         /* A departed peer is an error we see, not a silent drop. */
         zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
         zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
@@ -268,6 +275,13 @@ static void s_dispatch(control_t *ctl, const char *data, size_t size)
         return;
     }
     size_t off = 0;
+    err_t scan;
+    if (envelope_check_msgpack(data, size, &scan) != 0) {
+        char text[ERR_MSG_MAX];
+        snprintf(text, sizeof text, "request is not valid msgpack: %s", scan.msg);
+        control_pack_error(&pk, "E_MALFORMED", NULL, text);
+        return;
+    }
     if (msgpack_unpack_next(&ctl->request, data, size, &off) != MSGPACK_UNPACK_SUCCESS ||
         off != size || ctl->request.data.type != MSGPACK_OBJECT_MAP) {
         control_pack_error(&pk, "E_MALFORMED", NULL, "request is not one msgpack map");

@@ -97,7 +97,9 @@ static int s_prepare_session(db_t *self, err_t *err)
     PGresult *res = PQexecParams(self->conn,
                                  "SELECT set_config('search_path', $1, false),"
                                  " set_config('synchronous_commit', 'on', false),"
-                                 " set_config('TimeZone', 'UTC', false)",
+                                 " set_config('TimeZone', 'UTC', false),"
+                                 " set_config('statement_timeout', '60s', false),"
+                                 " set_config('lock_timeout', '10s', false)",
                                  1, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
@@ -117,10 +119,17 @@ PGconn *db_conn(db_t *db, err_t *err)
                 (long long)(db->next_try_ms - aclock_system_mono_ms()));
         return NULL;
     }
-    const char *keys[6], *vals[6];
+    const char *keys[12], *vals[12];
     int n = 0;
     keys[n] = "dbname", vals[n++] = db->conninfo;
     keys[n] = "connect_timeout", vals[n++] = "5";
+    /* A server host that vanishes mid-query must not hang the service for
+     * the kernel's two hours: probe idle TCP connections and give up on
+     * unacknowledged data after 30 s (no effect on unix sockets). */
+    keys[n] = "keepalives_idle", vals[n++] = "10";
+    keys[n] = "keepalives_interval", vals[n++] = "5";
+    keys[n] = "keepalives_count", vals[n++] = "3";
+    keys[n] = "tcp_user_timeout", vals[n++] = "30000";
     keys[n] = "application_name", vals[n++] = db->application_name;
     if (db->user)
         keys[n] = "user", vals[n++] = db->user;
@@ -152,15 +161,19 @@ PGconn *db_conn(db_t *db, err_t *err)
     return db->conn;
 }
 
-/* SQLSTATE classes that mean "the server, not the statement": connection
- * exceptions (08), operator intervention / shutdown (57P0x), insufficient
- * resources (53), and transaction rollbacks that a retry resolves (40). */
+/* Only errors that the data itself can cause mean "retrying this will not
+ * help": data exceptions (22: bad value, division by zero ...), integrity
+ * violations (23: unique, foreign key, check) and errors raised on purpose
+ * (P0). Everything else is about the server or its setup, not the message
+ * (connection lost, shutdown, timeouts, read-only standby, missing grants,
+ * out of disk), so it is retried, never dead-lettered: a wrong grant must
+ * not send a whole backlog to the dead letters. */
 static int s_sqlstate_is_transient(const char *state)
 {
     if (!state)
-        return 0;
-    return strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
-           strncmp(state, "53", 2) == 0 || strncmp(state, "40", 2) == 0;
+        return 1;
+    return !(strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+             strncmp(state, "P0", 2) == 0);
 }
 
 db_rc_t db_failure(db_t *db, const PGresult *res, err_t *err)
@@ -222,6 +235,9 @@ db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migration
     if ((rc = db_exec(db, "BEGIN", err)) != DB_OK)
         goto out;
     in_tx = 1;
+    /* A migration may take longer than the session's statement timeout. */
+    if ((rc = db_exec(db, "SET LOCAL statement_timeout = 0", err)) != DB_OK)
+        goto out;
     /* Serialise concurrent starters of the same service. */
     rc = s_exec_params(db, "SELECT pg_advisory_xact_lock(hashtext('airguard.migrate.' || $1))", 1,
                        schema_param, err);
@@ -269,7 +285,8 @@ db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migration
             continue;
         res = PQexec(conn, m->sql);
         if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = db_failure(db, res, err);
+            /* Broken SQL is not "try later", unless the server went away. */
+            rc = db_failure(db, res, err) == DB_TRANSIENT && !db->conn ? DB_TRANSIENT : DB_FAILED;
             char why[ERR_MSG_MAX];
             memcpy(why, err->msg, sizeof why);
             err_set(err, "migration %s failed: %.400s", m->name, why);

@@ -873,6 +873,23 @@ int envelope_encode_raw_body(const envelope_t *env, const char *body, size_t bod
 
 /* ---- ids ------------------------------------------------------------------ */
 
+int envelope_check_msgpack(const char *buf, size_t len, err_t *err)
+{
+    size_t used = 0;
+    if (!buf || len == 0) {
+        err_set(err, "truncated: empty input");
+        return -1;
+    }
+    if (s_scan(buf, len, 0, NULL, "", &used, err) != ENVELOPE_OK)
+        return -1;
+    if (used < len) {
+        err_set(err, "trailing bytes: %zu bytes after the object ends at offset %zu", len - used,
+                used);
+        return -1;
+    }
+    return 0;
+}
+
 bool envelope_is_uuid(const char *s, size_t len)
 {
     if (!s || len != ENVELOPE_ID_LEN)

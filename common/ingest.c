@@ -110,9 +110,23 @@ static long s_first_occurrences(const ingest_item_t *items, size_t n, size_t *fi
     return repeats;
 }
 
+/* Writes the service's own effects of the new items that carry some. */
+static db_rc_t s_store_extra(PGconn *conn, const ingest_item_t *items, size_t n, const int *is_new,
+                             ingest_store_fn store, void *arg, err_t *err)
+{
+    for (size_t i = 0; store && i < n; i++) {
+        if (is_new[i] != 1 || !items[i].extra)
+            continue;
+        db_rc_t rc = store(arg, conn, &items[i], err);
+        if (rc != DB_OK)
+            return rc;
+    }
+    return DB_OK;
+}
+
 static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
-                             const size_t *first, stream_record_t *fresh, size_t *nfresh,
-                             int *is_new, err_t *err)
+                             const size_t *first, ingest_store_fn store, void *arg,
+                             stream_record_t *fresh, size_t *nfresh, int *is_new, err_t *err)
 {
     db_rc_t rc = DB_TRANSIENT;
     int in_tx = 0;
@@ -134,7 +148,8 @@ static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size
         if (is_new[i] == 1)
             fresh[(*nfresh)++] = items[i].rec;
     }
-    if ((rc = producer_append_in_tx(p, fresh, *nfresh, err)) != DB_OK)
+    if ((rc = producer_append_in_tx(p, fresh, *nfresh, err)) != DB_OK ||
+        (rc = s_store_extra(conn, items, n, is_new, store, arg, err)) != DB_OK)
         goto out;
     rc = db_exec(db, "COMMIT", err);
     in_tx = 0;
@@ -146,7 +161,37 @@ out:
     return rc;
 }
 
-db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, err_t *err)
+/* The fast path: every id in the batch is new. Appends them all; when no
+ * item has effects of its own this is one autocommitted statement, one
+ * round trip including the commit. */
+static db_rc_t s_append_all(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
+                            ingest_store_fn store, void *arg, stream_record_t *fresh, int *is_new,
+                            err_t *err)
+{
+    int extras = 0;
+    for (size_t i = 0; i < n; i++) {
+        fresh[i] = items[i].rec;
+        is_new[i] = 1;
+        extras |= store && items[i].extra;
+    }
+    if (!extras)
+        return producer_append_in_tx(p, fresh, n, err);
+    db_rc_t rc = db_exec(db, "BEGIN", err);
+    PGconn *conn = db_conn(db, err);
+    if (rc == DB_OK && !conn)
+        rc = DB_TRANSIENT;
+    if (rc == DB_OK && (rc = producer_append_in_tx(p, fresh, n, err)) == DB_OK &&
+        (rc = s_store_extra(conn, items, n, is_new, store, arg, err)) == DB_OK)
+        return db_exec(db, "COMMIT", err);
+    if (rc != DB_TRANSIENT) {
+        err_t ignored;
+        db_exec(db, "ROLLBACK", &ignored);
+    }
+    return rc;
+}
+
+db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
+                      ingest_store_fn store, void *arg, err_t *err)
 {
     if (n == 0)
         return DB_OK;
@@ -166,17 +211,13 @@ db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, e
      * index (SQLSTATE 23505) with nothing written, and the careful path
      * below looks the ids up. */
     if (repeats == 0) {
-        for (size_t i = 0; i < n; i++) {
-            fresh[i] = items[i].rec;
-            is_new[i] = 1;
-        }
         nfresh = n;
-        rc = producer_append_in_tx(p, fresh, n, err);
+        rc = s_append_all(p, db, items, n, store, arg, fresh, is_new, err);
         if (rc == DB_OK || !(rc == DB_FAILED && strstr(err->msg, "SQLSTATE 23505")))
             goto done;
     }
     for (int attempt = 1; attempt <= INGEST_COMMIT_ATTEMPTS; attempt++) {
-        rc = s_commit_once(p, db, items, n, first, fresh, &nfresh, is_new, err);
+        rc = s_commit_once(p, db, items, n, first, store, arg, fresh, &nfresh, is_new, err);
         /* Another instance stored one of our ids between our lookup and our
          * insert: look again, it will now be found. */
         if (rc == DB_FAILED && strstr(err->msg, "SQLSTATE 23505") &&
@@ -231,8 +272,11 @@ struct ingest_server {
     producer_t *producer; /* borrowed */
     db_t *db;             /* borrowed */
     ingest_validate_fn validate;
-    void *arg;
-    envelope_t env; /* reused decoder */
+    ingest_store_fn store;
+    void *arg;             /* for validate and store */
+    envelope_t env;        /* reused decoder */
+    envelope_t scratch;    /* a refused message decoded again, untouched by validate */
+    msgpack_sbuffer canon; /* its canonical form */
     msgpack_sbuffer reply;
     slot_t slots[INGEST_BATCH_MAX];
     ingest_item_t items[INGEST_BATCH_MAX];
@@ -241,8 +285,19 @@ struct ingest_server {
 
 static int s_on_readable(loop_t *loop, void *socket, void *arg);
 
+int ingest_socket_options(void *router)
+{
+    int64_t max = INGEST_SOCKET_MAX_BYTES;
+    int one = 1;
+    if (zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
+        zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0)
+        return -1;
+    return 0;
+}
+
 ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
-                                   ingest_validate_fn validate, void *arg, err_t *err)
+                                   ingest_validate_fn validate, ingest_store_fn store, void *arg,
+                                   err_t *err)
 {
     ingest_server_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -254,15 +309,14 @@ ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db
     self->producer = p;
     self->db = db;
     self->validate = validate;
+    self->store = store;
     self->arg = arg;
     envelope_init(&self->env);
+    envelope_init(&self->scratch);
+    msgpack_sbuffer_init(&self->canon);
     msgpack_sbuffer_init(&self->reply);
     for (int i = 0; i < INGEST_BATCH_MAX; i++)
         msgpack_sbuffer_init(&self->slots[i].canon);
-    int64_t max = INGEST_SOCKET_MAX_BYTES;
-    int one = 1;
-    zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max, sizeof max);
-    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     if (loop_add_reader(loop, router, s_on_readable, self) != 0) {
         err_set(err, "event loop is full");
         ingest_server_destroy(&self);
@@ -278,6 +332,8 @@ void ingest_server_destroy(ingest_server_t **self_p)
     ingest_server_t *self = *self_p;
     loop_remove_reader(self->loop, self->router);
     envelope_fini(&self->env);
+    envelope_fini(&self->scratch);
+    msgpack_sbuffer_destroy(&self->canon);
     msgpack_sbuffer_destroy(&self->reply);
     for (int i = 0; i < INGEST_BATCH_MAX; i++)
         msgpack_sbuffer_destroy(&self->slots[i].canon);
@@ -389,9 +445,15 @@ static int s_read_request(ingest_server_t *self, slot_t *slot, zmq_msg_t *payloa
                    (slot->nroute == 1 || zmq_msg_size(&slot->route[1]) == 0);
     if (!shape_ok) {
         log_warn("submit of the wrong shape", LF_INT("frames", nframes));
-        if (slot->nroute >= 1)
+        if (slot->nroute >= 1) {
+            /* Answer the peer (its identity frame) with one frame, and never
+             * echo the client's own frames back. */
+            for (int i = 1; i < slot->nroute; i++)
+                zmq_msg_close(&slot->route[i]);
+            slot->nroute = 1;
             s_reply_error(self, slot, "E_MALFORMED", NULL,
                           "expected one frame: the envelope (after REQ's empty delimiter)");
+        }
         for (int i = 0; i < slot->nroute; i++)
             zmq_msg_close(&slot->route[i]);
         slot->nroute = 0;
@@ -401,10 +463,47 @@ static int s_read_request(ingest_server_t *self, slot_t *slot, zmq_msg_t *payloa
     return 1;
 }
 
-/* Decodes, validates and canonicalises one request; 0 if it joins the
- * batch, -1 if it was answered with an error. */
-static int s_admit(ingest_server_t *self, slot_t *slot, ingest_item_t *item, zmq_msg_t *payload)
+/* A refused message whose id is stored with the same content gets its
+ * original ack: looks it up, comparing with the canonical form of the
+ * message as received. Returns 1 when answered, 0 otherwise. */
+static int s_answer_if_stored(ingest_server_t *self, slot_t *slot, const zmq_msg_t *payload)
 {
+    err_t err;
+    if (envelope_decode(&self->scratch, zmq_msg_data((zmq_msg_t *)payload), zmq_msg_size(payload),
+                        &err) != ENVELOPE_OK)
+        return 0;
+    msgpack_sbuffer_clear(&self->canon);
+    if (envelope_encode(&self->scratch, &self->canon, &err) != 0)
+        return 0;
+    PGconn *conn = db_conn(self->db, &err);
+    if (!conn)
+        return 0;
+    const char *params[1] = {self->scratch.id};
+    PGresult *res = PQexecParams(conn, "SELECT stream, seq, body FROM stream_log WHERE msg_id = $1",
+                                 1, NULL, params, NULL, NULL, 1);
+    int answered = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        db_failure(self->db, res, &err);
+    } else if (PQntuples(res) == 1 && (size_t)PQgetlength(res, 0, 2) == self->canon.size &&
+               memcmp(PQgetvalue(res, 0, 2), self->canon.data, self->canon.size) == 0) {
+        ingest_item_t item = {.outcome = INGEST_DUPLICATE, .seq = db_get_int64(res, 0, 1)};
+        snprintf(item.stream, sizeof item.stream, "%.*s", PQgetlength(res, 0, 0),
+                 PQgetvalue(res, 0, 0));
+        memcpy(slot->id, self->scratch.id, sizeof slot->id);
+        self->stats.duplicates++;
+        s_reply_ok(self, slot, &item);
+        answered = 1;
+    }
+    PQclear(res);
+    return answered;
+}
+
+/* Decodes, validates and canonicalises the request in slot index; 0 if it
+ * joins the batch, -1 if it was answered. */
+static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
+{
+    slot_t *slot = &self->slots[index];
+    ingest_item_t *item = &self->items[index];
     err_t err;
     char field_buf[64];
     envelope_status_t st =
@@ -415,18 +514,24 @@ static int s_admit(ingest_server_t *self, slot_t *slot, ingest_item_t *item, zmq
                       s_field_of(err.msg, field_buf, sizeof field_buf), err.msg);
         return -1;
     }
-    const char *code = "E_INVALID", *field = NULL;
+    const char *code = "E_INTERNAL", *field = NULL;
     const char *user_id = zmq_msg_gets(payload, "User-Id");
-    if (self->validate &&
-        self->validate(self->arg, &self->env, user_id, &code, &field, &err) != 0) {
+    int verdict = self->validate
+                      ? self->validate(self->arg, &self->env, user_id, index, &code, &field, &err)
+                      : 0;
+    if (verdict < 0) {
+        /* Never tell an unauthorised sender what is stored. */
+        if (strcmp(code, "E_FORBIDDEN") != 0 && s_answer_if_stored(self, slot, payload))
+            return -1;
         self->stats.rejected++;
         s_reply_error(self, slot, code, field, err.msg);
         return -1;
     }
     msgpack_sbuffer_clear(&slot->canon);
     if (envelope_encode(&self->env, &slot->canon, &err) != 0) {
-        self->stats.rejected++;
-        s_reply_error(self, slot, "E_INVALID", NULL, err.msg);
+        self->stats.internal++;
+        log_error("decoded envelope failed to encode", LF_STR("error", err.msg));
+        s_reply_error(self, slot, "E_INTERNAL", NULL, "not stored: internal error");
         return -1;
     }
     memcpy(slot->id, self->env.id, sizeof slot->id);
@@ -438,6 +543,8 @@ static int s_admit(ingest_server_t *self, slot_t *slot, ingest_item_t *item, zmq
                 .type_len = strlen(slot->type),
                 .msg = slot->canon.data,
                 .msg_len = slot->canon.size},
+        .slot = index,
+        .extra = verdict == 1,
     };
     return 0;
 }
@@ -448,14 +555,16 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
     (void)socket;
     ingest_server_t *self = arg;
     size_t n = 0;
-    while (n < INGEST_BATCH_MAX) {
+    /* Refused requests count against the turn too, so a flood of bad ones
+     * cannot keep timers and other sockets waiting. */
+    for (int reads = 0; n < INGEST_BATCH_MAX && reads < 2 * INGEST_BATCH_MAX; reads++) {
         zmq_msg_t payload;
         int got = s_read_request(self, &self->slots[n], &payload);
         if (got == 0)
             break;
         if (got < 0)
             continue;
-        int admitted = s_admit(self, &self->slots[n], &self->items[n], &payload);
+        int admitted = s_admit(self, n, &payload);
         zmq_msg_close(&payload);
         if (admitted == 0)
             n++;
@@ -464,7 +573,8 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
         return 0;
 
     err_t err;
-    db_rc_t rc = ingest_commit(self->producer, self->db, self->items, n, &err);
+    db_rc_t rc =
+        ingest_commit(self->producer, self->db, self->items, n, self->store, self->arg, &err);
     if (rc == DB_OK)
         self->stats.batches++;
     else
@@ -479,7 +589,9 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
                 self, slot, "E_UNAVAILABLE", NULL,
                 "database unavailable: retry with the same id (it is stored at most once)");
         } else if (rc != DB_OK) {
-            s_reply_error(self, slot, "E_INTERNAL", NULL, "not stored: internal error");
+            self->stats.internal++;
+            s_reply_error(self, slot, "E_INTERNAL", NULL,
+                          "internal error: retry with the same id (it is stored at most once)");
         } else if (item->outcome == INGEST_CONFLICT) {
             self->stats.rejected++;
             s_reply_error(self, slot, "E_ID_CONFLICT", "id",

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "sockopt.h"
 
 #define HEARTBEAT_MS 1000
 
@@ -123,8 +124,8 @@ int service_open(service_t *svc, const char *name, int argc, char **argv, int *e
         goto out;
     const config_node_t *root = config_root(svc->config);
     /* Common keys, plus one section named after the service for its own settings. */
-    const char *const keys[] = {"instance", "database", "control", "publish",
-                                "follow",   svc->name,  NULL};
+    const char *const keys[] = {"instance", "consumer", "database", "control",
+                                "publish",  "follow",   svc->name,  NULL};
     if (config_only_keys(root, keys, err) != 0)
         goto out;
     const config_node_t *dbmap = NULL;
@@ -141,6 +142,8 @@ int service_open(service_t *svc, const char *name, int argc, char **argv, int *e
                   sizeof svc->control_endpoint, err) != 0 ||
         s_setting(root, "publish", "AIRGUARD_PUBLISH_ENDPOINT", "", svc->publish_endpoint,
                   sizeof svc->publish_endpoint, err) != 0 ||
+        s_setting(root, "consumer", "AIRGUARD_CONSUMER", name, svc->consumer_name,
+                  sizeof svc->consumer_name, err) != 0 ||
         s_load_follow(svc, root, err) != 0)
         goto out;
     if (!svc->control_endpoint[0]) {
@@ -215,9 +218,9 @@ int service_open_producer(service_t *svc, const char *topic, err_t *err)
         return -1;
     }
     svc->pub = zmq_socket(svc->zmq, ZMQ_PUB);
-    int zero = 0, hwm = 100000;
+    int hwm = 100000;
     if (svc->pub) {
-        zmq_setsockopt(svc->pub, ZMQ_LINGER, &zero, sizeof zero);
+        sockopt_liveness(svc->pub);
         zmq_setsockopt(svc->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
     }
     if (!svc->pub || zmq_bind(svc->pub, svc->publish_endpoint) != 0) {
@@ -252,7 +255,7 @@ int service_open_consumer(service_t *svc, consumer_apply_fn apply, consumer_comm
         err_set(err, "key 'follow': no stream to follow");
         return -1;
     }
-    svc->consumer = consumer_new(svc->zmq, svc->loop, svc->db, svc->instance, svc->follow,
+    svc->consumer = consumer_new(svc->zmq, svc->loop, svc->db, svc->consumer_name, svc->follow,
                                  svc->nfollow, apply, on_commit, arg, err);
     if (!svc->consumer)
         return -1;

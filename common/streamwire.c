@@ -78,6 +78,8 @@ static int s_unpack_map(msgpack_unpacked *unpacked, const char *buf, size_t len,
         return -1;
     }
     size_t off = 0;
+    if (envelope_check_msgpack(buf, len, err) != 0)
+        return -1;
     msgpack_unpack_return ret = msgpack_unpack_next(unpacked, buf, len, &off);
     if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {
         err_set(err, "frame is not one valid msgpack object");

@@ -91,6 +91,13 @@ int envelope_encode(const envelope_t *env, msgpack_sbuffer *sbuf, err_t *err);
 int envelope_encode_raw_body(const envelope_t *env, const char *body, size_t body_len,
                              msgpack_sbuffer *sbuf, err_t *err);
 
+/* Checks, without allocating, that buf holds exactly one msgpack object
+ * nested at most ENVELOPE_MAX_DEPTH deep whose declared lengths fit in buf.
+ * Run it on any untrusted bytes before msgpack_unpack*(): msgpack-c
+ * allocates a container's declared size up front, so five hostile bytes
+ * can otherwise ask it for 256 GB. Returns 0, or -1 with err. */
+int envelope_check_msgpack(const char *buf, size_t len, err_t *err);
+
 /* True when s is a canonical UUID (either case). */
 bool envelope_is_uuid(const char *s, size_t len);
 

@@ -15,7 +15,8 @@ typedef struct err {
     char msg[ERR_MSG_MAX]; /* NUL-terminated, empty when no error */
 } err_t;
 
-/* Formats into err->msg (truncating). A NULL err is allowed and ignored. */
+/* Formats into err->msg, truncating on a UTF-8 character boundary. A NULL
+ * err is allowed and ignored. */
 void err_set(err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Clears the message. */

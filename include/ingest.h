@@ -27,9 +27,10 @@
 #include "producer.h"
 
 #define INGEST_BATCH_MAX 1024
-/* Largest frame the socket accepts at all; bigger ones drop the sender's
- * connection inside ZeroMQ before any memory is spent on them. */
-#define INGEST_SOCKET_MAX_BYTES (16 * 1024 * 1024)
+/* Largest frame the socket accepts at all: ZeroMQ drops the sender's
+ * connection on a bigger one before buffering it, so a client cannot make
+ * us hold more than this per message. */
+#define INGEST_SOCKET_MAX_BYTES (ENVELOPE_MAX_BYTES + 1024)
 
 /* How a message that was validated stands after ingest_commit(). */
 typedef enum ingest_outcome {
@@ -40,33 +41,55 @@ typedef enum ingest_outcome {
 
 typedef struct ingest_item {
     stream_record_t rec;              /* in: id, type, msg (canonical envelope) */
+    size_t slot;                      /* in: its position in the drained batch */
+    int extra;                        /* in: the service stores more with it (ingest_store_fn) */
     ingest_outcome_t outcome;         /* out */
     char stream[STREAM_NAME_MAX + 1]; /* out: where the message is stored */
     int64_t seq;                      /* out: its position there */
 } ingest_item_t;
 
-/* Commits the n items in one transaction (see above) and, after the commit,
- * publishes the new ones through p. Returns DB_OK, DB_TRANSIENT (nothing
- * stored, answer "try again") or DB_FAILED. */
-db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n, err_t *err);
+/* Writes a service's own effects of one new item (item->extra set) in the
+ * transaction that appends it, e.g. fields kept out of the log. Returns
+ * DB_OK or the failure; a failure rolls the whole batch back. */
+typedef db_rc_t (*ingest_store_fn)(void *arg, PGconn *conn, const ingest_item_t *item, err_t *err);
+
+/* Commits the n items in one transaction (see above), calling store (may
+ * be NULL) for each new item with extra set, and after the commit publishes
+ * the new ones through p. Returns DB_OK, DB_TRANSIENT (outcome unknown,
+ * answer "try again with the same id") or DB_FAILED. */
+db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
+                      ingest_store_fn store, void *arg, err_t *err);
 
 /* Validation of a decoded envelope beyond the envelope itself. user_id is
  * the sender's authenticated name (the ZAP "User-Id" of the message, see
- * zap.h), NULL on a socket without authentication. The callback may remove
- * entries from env->body (fields that must not be stored in the log); the
- * canonical encoding is made afterwards. Returns 0 to accept; -1 to refuse,
- * setting *code (a stable E_... string), *field (the offending field or
- * NULL; it must stay valid until the next call) and err (a message naming
- * it). */
-typedef int (*ingest_validate_fn)(void *arg, envelope_t *env, const char *user_id,
+ * zap.h), NULL on a socket without authentication; slot is the request's
+ * position in the batch (0..INGEST_BATCH_MAX-1), for a service that keeps
+ * per-request data until ingest_store_fn. The callback may remove entries
+ * from env->body (fields that must not be stored in the log); the canonical
+ * encoding is made afterwards. Returns 0 to accept, 1 to accept with effects
+ * of its own to store (see ingest_store_fn); -1 to refuse, setting *code (a
+ * stable E_... string), *field (the offending field or NULL; it must stay
+ * valid until the next call) and err (a message naming it).
+ *
+ * A refused message whose id is already stored with the same content is
+ * answered with its original ack instead: a retry must not be refused
+ * because the rules changed after its first submit was stored. */
+typedef int (*ingest_validate_fn)(void *arg, envelope_t *env, const char *user_id, size_t slot,
                                   const char **code, const char **field, err_t *err);
 
 typedef struct ingest_server ingest_server_t;
 
-/* Serves submits arriving on router (bound by the caller, borrowed) and
- * registers it with loop. */
+/* Serves submits arriving on router (bound by the caller, borrowed; set
+ * ingest_socket_options() on it before binding) and registers it with loop.
+ * store may be NULL. */
 ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
-                                   ingest_validate_fn validate, void *arg, err_t *err);
+                                   ingest_validate_fn validate, ingest_store_fn store, void *arg,
+                                   err_t *err);
+
+/* Options a submit socket needs before zmq_bind (ZeroMQ copies them to the
+ * listener at bind time): the frame size limit and ROUTER_MANDATORY.
+ * Returns 0, or -1 if ZeroMQ refused one. */
+int ingest_socket_options(void *router);
 void ingest_server_destroy(ingest_server_t **self_p);
 
 /* Counters for the control socket and benchmarks. */
@@ -75,6 +98,7 @@ typedef struct ingest_stats {
     uint64_t duplicates;  /* acknowledged as already stored */
     uint64_t rejected;    /* refused as invalid */
     uint64_t unavailable; /* answered "try again" */
+    uint64_t internal;    /* answered E_INTERNAL */
     uint64_t batches;     /* transactions committed */
 } ingest_stats_t;
 void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out);

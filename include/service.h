@@ -18,6 +18,11 @@
  *                                   #   AIRGUARD_DB_PASSWORD_FILE, never the file
  *   control: tcp://0.0.0.0:7100          # AIRGUARD_CONTROL_ENDPOINT
  *   publish: tcp://0.0.0.0:7101          # AIRGUARD_PUBLISH_ENDPOINT (producers)
+ *   consumer: dispatch              # AIRGUARD_CONSUMER: the name offsets are kept
+ *                                   #   under (default: the service's name). Two
+ *                                   #   instances with one name never apply a
+ *                                   #   message twice; give instances that split
+ *                                   #   the work (by subdistrict) names of their own
  *   follow:                         # consumers: one entry per producer instance
  *     - stream: events.intake-1
  *       publish: tcp://intake:7101
@@ -41,7 +46,9 @@
 typedef struct service {
     char name[32];     /* "intake"; also the schema */
     char instance[64]; /* "intake-1"; names our stream */
-    config_t *config;  /* the whole file, for service sections */
+    /* Key of our stream offsets; instances sharing it share progress. */
+    char consumer_name[64];
+    config_t *config; /* the whole file, for service sections */
     char control_endpoint[SERVICE_ENDPOINT_MAX];
     char publish_endpoint[SERVICE_ENDPOINT_MAX];    /* empty: publishes nothing */
     consumer_source_t follow[CONSUMER_MAX_SOURCES]; /* strings borrowed from config */

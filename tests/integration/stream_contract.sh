@@ -189,4 +189,29 @@ ag_eq "$CASE: its failures were counted in the database" \
     "$(ag_sql "SELECT failures FROM streamcons.stream_failure")" "3"
 sc_finish
 
+# --- two copies of one consumer never apply a message twice --------------
+sc_setup twin_consumers
+sed -e "s/instance: cons-1/instance: cons-2/" -e "s/:$((AG_PORT + case_no * 10 + 3))/:$((AG_PORT + case_no * 10 + 4))/" \
+    "$AG_WORK/$CASE/cons.yaml" >"$AG_WORK/$CASE/cons2.yaml"
+ag_start "$CASE-cons2" "$AG_TESTBIN/stream_consumer" --config "$AG_WORK/$CASE/cons2.yaml"
+sc_load a --count 4000 --rate 1500 --clients 8
+ag_check "$CASE: load finished" sc_wait_load a
+sc_invariants 4000
+ag_eq "$CASE: one offset row, shared by both" \
+    "$(ag_sql "SELECT count(*) FROM streamcons.stream_offset")" "1"
+ag_check "$CASE: the second copy stops cleanly" ag_stop "$CASE-cons2"
+sc_finish
+
+# --- hostile bytes on a control socket are refused, the service lives on --
+sc_setup hostile_control
+port=${P_CTL##*:}
+reply=$(python3 "$AG_ROOT/tests/lib/zmtp_send.py" "$port" dfffffffff)
+ag_check "$CASE: a map claiming 4 billion entries gets E_MALFORMED" \
+    grep -q "$(printf 'E_MALFORMED' | od -An -tx1 | tr -d ' \n')" <<<"$reply"
+reply=$(python3 "$AG_ROOT/tests/lib/zmtp_send.py" "$port" "$(printf '\x81\xa2op\xa6replay' | od -An -tx1 | tr -d ' \n')")
+ag_check "$CASE: replay without a stream gets E_BAD_REQUEST" \
+    grep -q "$(printf 'E_BAD_REQUEST' | od -An -tx1 | tr -d ' \n')" <<<"$reply"
+ag_check "$CASE: producer still healthy" ag_wait_health "$P_CTL" 5
+sc_finish
+
 ag_summary

@@ -35,11 +35,11 @@ int main(int argc, char **argv)
     router = zmq_socket(svc.zmq, ZMQ_ROUTER);
     int zero = 0;
     zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
-    if (zmq_bind(router, submit) != 0) {
+    if (ingest_socket_options(router) != 0 || zmq_bind(router, submit) != 0) {
         err_set(&err, "cannot bind %s: %s", submit, zmq_strerror(zmq_errno()));
         goto fail;
     }
-    if (!(door = ingest_server_new(svc.loop, router, svc.producer, svc.db, NULL, NULL, &err)))
+    if (!(door = ingest_server_new(svc.loop, router, svc.producer, svc.db, NULL, NULL, NULL, &err)))
         goto fail;
     rc = service_run(&svc) == 0 ? 0 : 1;
     goto out;
