@@ -180,6 +180,14 @@ static const catalogue_field_t f_tip[] = {
      .max = 32,
      .flags = CAT_F_CONFIDENTIAL,
      .doc = "the tipster's phone (confidential)"},
+    {.name = "contact_digest",
+     .kind = CAT_CODE,
+     .required = OPT,
+     .min = 64,
+     .max = 64,
+     .flags = CAT_F_DIGEST,
+     .doc = "written by intake in place of contact_name and contact_phone when either was "
+            "given: their keyed digest (64 hex digits)"},
     F_BOOL("wants_reward", OPT, "asks for the reward of 有奖举报; needs contact_phone"),
     EVIDENCE,
 };
@@ -479,7 +487,8 @@ const char *catalogue_status_code(catalogue_status_t status)
     static const char *const codes[] = {
         "OK",          "E_MISSING",     "E_TYPE",        "E_RANGE", "E_UNKNOWN_KEY",
         "E_MALFORMED", "E_UNKNOWN_REF", "E_REF_MISMATCH"};
-    return (size_t)status < COUNT(codes) ? codes[status] : "E_INVALID";
+    /* Only a bug can produce another value; the client sees what it is. */
+    return (size_t)status < COUNT(codes) ? codes[status] : "E_INTERNAL";
 }
 
 const char *catalogue_kind_name(catalogue_kind_t kind)
@@ -519,12 +528,14 @@ static void s_quote(char *dst, size_t cap, const char *s, size_t len)
 }
 
 /* Length of a valid UTF-8 sequence at p (at most n bytes), 0 if invalid
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t s_utf8_seq(const unsigned char *p, size_t n)
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid);
+ * its code point in *cp. */
+static size_t s_utf8_seq(const unsigned char *p, size_t n, unsigned *cp)
 {
     unsigned c = p[0];
     size_t len;
     unsigned min;
+    *cp = c;
     if (c < 0x80)
         return 1;
     if (c >= 0xc2 && c <= 0xdf)
@@ -537,15 +548,27 @@ static size_t s_utf8_seq(const unsigned char *p, size_t n)
         return 0;
     if (len > n)
         return 0;
-    unsigned cp = c & (0x7fu >> len);
+    unsigned v = c & (0x7fu >> len);
     for (size_t i = 1; i < len; i++) {
         if ((p[i] & 0xc0) != 0x80)
             return 0;
-        cp = (cp << 6) | (p[i] & 0x3fu);
+        v = (v << 6) | (p[i] & 0x3fu);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
         return 0;
+    *cp = v;
     return len;
+}
+
+/* Code points no string may hold: controls (C0 but what text allows, DEL,
+ * C1) and the invisible marks that change how a text reads without being
+ * seen (bidi overrides and isolates, LRM/RLM, line/paragraph separators):
+ * a name checked as "王某" must not display as something else. */
+static bool s_forbidden_cp(unsigned cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+           cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
 }
 
 /* Checks the characters of a string field; 0 or -1 with err. */
@@ -554,31 +577,34 @@ static int s_check_chars(const char *name, catalogue_kind_t kind, const char *s,
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
+        unsigned cp;
+        size_t step = s_utf8_seq(p + i, len - i, &cp);
+        if (step == 0) {
+            err_set(err, "field '%s': not valid UTF-8 at byte %zu", name, i);
+            return -1;
+        }
         bool ok;
         switch (kind) {
         case CAT_CODE:
-            ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                 c == '-';
+            ok = (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || cp == '_' || cp == '.' ||
+                 cp == '-';
             break;
         case CAT_PHONE:
-            ok = (c >= '0' && c <= '9') || c == '+' || c == '-' || c == ' ';
+            ok = (cp >= '0' && cp <= '9') || cp == '+' || cp == '-' || cp == ' ';
             break;
         case CAT_TEXT:
-            ok = c >= 0x20 || c == '\n' || c == '\t';
+            /* Line breaks as LF or CRLF (what Windows clients send); a lone
+             * CR is refused: terminals use it to overwrite a line. */
+            ok = !s_forbidden_cp(cp) || cp == '\n' || cp == '\t' ||
+                 (cp == '\r' && i + 1 < len && p[i + 1] == '\n');
             break;
         default:
-            ok = c >= 0x20;
+            ok = !s_forbidden_cp(cp);
             break;
         }
-        if (!ok || c == 0x7f) {
-            err_set(err, "field '%s': character 0x%02x at byte %zu is not allowed in a %s", name, c,
-                    i, catalogue_kind_name(kind));
-            return -1;
-        }
-        size_t step = s_utf8_seq(p + i, len - i);
-        if (step == 0) {
-            err_set(err, "field '%s': not valid UTF-8 at byte %zu", name, i);
+        if (!ok) {
+            err_set(err, "field '%s': character U+%04X at byte %zu is not allowed in a %s", name,
+                    cp, i, catalogue_kind_name(kind));
             return -1;
         }
         i += step;
@@ -609,9 +635,10 @@ static catalogue_status_t s_check_str(const catalogue_field_t *f, const msgpack_
 
 /* The place a reference names, for the agreement check. */
 typedef struct place {
-    const char *field;     /* the body field */
-    const char *community; /* community id it lies in, NULL when it has none */
-    const char *grid;      /* grid id, for grids, compounds and schools */
+    const char *field;               /* the body field */
+    const char *community;           /* community id it lies in, NULL when it has none */
+    const char *grid;                /* grid id, for grids, compounds and schools */
+    const campaign_key_area_t *area; /* key area, for key areas and checkpoints */
 } place_t;
 
 /* Finds a compound (or school) id among every grid of c. */
@@ -648,14 +675,14 @@ static bool s_resolve(const campaign_t *c, catalogue_ref_t ref, const char *id, 
         where->grid = grid->id;
         return true;
     case CAT_REF_KEY_AREA:
-        if (!(area = campaign_find_key_area(c, id)))
-            return false;
-        where->community = area->community_id;
-        return true;
     case CAT_REF_CHECKPOINT:
-        if (!(area = campaign_find_checkpoint(c, id)))
+        /* A checkpoint stands for the key area it guards. */
+        area = ref == CAT_REF_KEY_AREA ? campaign_find_key_area(c, id)
+                                       : campaign_find_checkpoint(c, id);
+        if (!area)
             return false;
         where->community = area->community_id;
+        where->area = area;
         return true;
     case CAT_REF_COMPOUND:
     case CAT_REF_SCHOOL:
@@ -828,12 +855,33 @@ static bool s_after(const msgpack_object *a, const msgpack_object *b)
     return a->via.i64 > b->via.i64;
 }
 
+/* True when the rule names a field the stored form never holds. */
+static bool s_rule_names_confidential(const catalogue_type_t *t, const catalogue_rule_t *rule)
+{
+    const char *names[3] = {rule->a, rule->kind == CAT_RULE_WHEN ? NULL : rule->b,
+                            rule->kind == CAT_RULE_WHEN ? rule->c : NULL};
+    for (size_t k = 0; k < 3; k++) {
+        for (const char *p = names[k]; p && *p;) {
+            size_t n = strcspn(p, ",");
+            int i = s_index(t, p, n);
+            if (i >= 0 && (t->fields[i].flags & CAT_F_CONFIDENTIAL))
+                return true;
+            p += n + (p[n] == ',');
+        }
+    }
+    return false;
+}
+
+/* Checks t's rules over the present fields; stored skips the rules that
+ * name a confidential field (they held when the event was submitted). */
 static catalogue_status_t s_check_rules(const catalogue_type_t *t, const msgpack_object **slot,
-                                        char *field, size_t cap, err_t *err)
+                                        bool stored, char *field, size_t cap, err_t *err)
 {
     for (size_t r = 0; r < t->n_rules; r++) {
         const catalogue_rule_t *rule = &t->rules[r];
         int a = -1, b = -1, c = -1;
+        if (stored && s_rule_names_confidential(t, rule))
+            continue;
         if (rule->kind == CAT_RULE_ANY_OF) {
             const char *p = rule->a;
             const char *first = NULL;
@@ -887,12 +935,25 @@ static catalogue_status_t s_check_rules(const catalogue_type_t *t, const msgpack
     return CATALOGUE_OK;
 }
 
-/* All places named in one body must lie in one community, and a compound or
- * school in the grid named beside it. */
+/* True when the key area lists no grids (nothing to compare) or lists grid. */
+static bool s_area_covers(const campaign_key_area_t *area, const char *grid)
+{
+    if (area->n_grids == 0)
+        return true;
+    for (size_t i = 0; i < area->n_grids; i++)
+        if (strcmp(area->grids[i]->id, grid) == 0)
+            return true;
+    return false;
+}
+
+/* All places named in one body must lie in one community, a compound or
+ * school in the grid named beside it, a checkpoint at the key area named
+ * beside it, and a grid among the grids of that key area when the seed
+ * lists them. The later field of a disagreeing pair is named. */
 static catalogue_status_t s_check_places(const place_t *places, size_t n, char *field, size_t cap,
                                          err_t *err)
 {
-    const place_t *community = NULL, *grid = NULL;
+    const place_t *community = NULL, *grid = NULL, *area = NULL;
     for (size_t i = 0; i < n; i++) {
         const place_t *p = &places[i];
         if (p->community && community && strcmp(p->community, community->community) != 0) {
@@ -907,18 +968,36 @@ static catalogue_status_t s_check_places(const place_t *places, size_t n, char *
                     grid->field, grid->grid);
             return CATALOGUE_E_REF_MISMATCH;
         }
+        if (p->area && area && p->area != area->area) {
+            s_name(field, cap, p->field);
+            err_set(err, "field '%s': belongs to key area '%s', but '%s' is at '%s'", p->field,
+                    p->area->id, area->field, area->area->id);
+            return CATALOGUE_E_REF_MISMATCH;
+        }
+        const place_t *g = p->grid ? p : grid, *a = p->area ? p : area;
+        if (g && a && !s_area_covers(a->area, g->grid)) {
+            s_name(field, cap, p->field);
+            err_set(err, "field '%s': grid '%s' ('%s') is not a grid of key area '%s' ('%s')",
+                    p->field, g->grid, g->field, a->area->id, a->field);
+            return CATALOGUE_E_REF_MISMATCH;
+        }
         if (p->community && !community)
             community = p;
         if (p->grid && !grid)
             grid = p;
+        if (p->area && !area)
+            area = p;
     }
     return CATALOGUE_OK;
 }
 
 #define CATALOGUE_MAX_FIELDS 32
 
-catalogue_status_t catalogue_check(const catalogue_type_t *t, const msgpack_object *body,
-                                   const campaign_t *campaign, char *field, size_t cap, err_t *err)
+/* The checker behind both forms (see catalogue.h): stored is the log's
+ * form, in which confidential keys are unknown and the digest is allowed. */
+static catalogue_status_t s_check(const catalogue_type_t *t, const msgpack_object *body,
+                                  const campaign_t *campaign, bool stored, char *field, size_t cap,
+                                  err_t *err)
 {
     const msgpack_object *slot[CATALOGUE_MAX_FIELDS] = {NULL};
     place_t places[CATALOGUE_MAX_FIELDS];
@@ -952,6 +1031,16 @@ catalogue_status_t catalogue_check(const catalogue_type_t *t, const msgpack_obje
             err_set(err, "field '%s': not a field of %s", q, t->name);
             return CATALOGUE_E_UNKNOWN_KEY;
         }
+        if (!stored && (t->fields[f].flags & CAT_F_DIGEST)) {
+            s_name(field, cap, q);
+            err_set(err, "field '%s': written by intake, a client may not send it", q);
+            return CATALOGUE_E_UNKNOWN_KEY;
+        }
+        if (stored && (t->fields[f].flags & CAT_F_CONFIDENTIAL)) {
+            s_name(field, cap, q);
+            err_set(err, "field '%s': confidential, never part of a stored event", q);
+            return CATALOGUE_E_UNKNOWN_KEY;
+        }
         if (slot[f]) {
             s_name(field, cap, q);
             err_set(err, "field '%s': given twice", q);
@@ -969,15 +1058,47 @@ catalogue_status_t catalogue_check(const catalogue_type_t *t, const msgpack_obje
             }
             continue;
         }
-        place_t where = {NULL, NULL, NULL};
+        place_t where = {NULL, NULL, NULL, NULL};
         if ((st = s_check_value(f, slot[i], campaign, &where, err)) != CATALOGUE_OK) {
             s_name(field, cap, f->name);
             return st;
         }
-        if (where.field && (where.community || where.grid))
+        if (where.field && (where.community || where.grid || where.area))
             places[nplaces++] = where;
     }
-    if ((st = s_check_rules(t, slot, field, cap, err)) != CATALOGUE_OK)
+    if ((st = s_check_rules(t, slot, stored, field, cap, err)) != CATALOGUE_OK)
         return st;
     return s_check_places(places, nplaces, field, cap, err);
+}
+
+catalogue_status_t catalogue_check(const catalogue_type_t *t, const msgpack_object *body,
+                                   const campaign_t *campaign, char *field, size_t cap, err_t *err)
+{
+    return s_check(t, body, campaign, false, field, cap, err);
+}
+
+catalogue_status_t catalogue_check_stored(const catalogue_type_t *t, const msgpack_object *body,
+                                          char *field, size_t cap, err_t *err)
+{
+    return s_check(t, body, NULL, true, field, cap, err);
+}
+
+void catalogue_normalise(const catalogue_type_t *t, msgpack_object *body)
+{
+    if (!t || !body || body->type != MSGPACK_OBJECT_MAP)
+        return;
+    for (uint32_t i = 0; i < body->via.map.size; i++) {
+        const msgpack_object_kv *kv = &body->via.map.ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_STR || kv->val.type != MSGPACK_OBJECT_STR)
+            continue;
+        int f = s_index(t, kv->key.via.str.ptr, kv->key.via.str.size);
+        if (f < 0 || t->fields[f].kind != CAT_UUID)
+            continue;
+        /* msgpack-c types the bytes const; the caller vouches they are
+         * writable (see catalogue.h). */
+        char *p = (char *)(uintptr_t)kv->val.via.str.ptr;
+        for (uint32_t k = 0; k < kv->val.via.str.size; k++)
+            if (p[k] >= 'A' && p[k] <= 'F')
+                p[k] = (char)(p[k] - 'A' + 'a');
+    }
 }

@@ -110,9 +110,15 @@ static void s_answer(zap_t *self, zmq_msg_t *frames, int n)
     const char *status = "400", *text = "refused";
     if (strcmp(version, "1.0") != 0) {
         text = "unsupported ZAP version";
-    } else if (strcmp(mechanism, "NULL") == 0) {
+    } else if (strcmp(mechanism, "NULL") == 0 && domain[0] == '\0') {
         status = "200";
         text = "OK";
+    } else if (strcmp(mechanism, "NULL") == 0) {
+        /* A socket that names a domain asked for authentication: a NULL
+         * client there means CURVE was not set up on it, and must not pass. */
+        text = "NULL mechanism not allowed in this domain";
+        log_warn("client refused: no authentication in a secured domain", LF_STR("domain", domain),
+                 LF_STR("address", address));
     } else if (strcmp(mechanism, "CURVE") == 0 && n >= 7 && zmq_msg_size(&frames[6]) == 32) {
         const uint8_t *key = zmq_msg_data(&frames[6]);
         if (self->fn(self->arg, domain, key, user, sizeof user) == 0 && user[0]) {

@@ -40,7 +40,8 @@ DB_DECLARE_MIGRATIONS(stream);
 typedef enum db_rc {
     DB_OK = 0,
     DB_TRANSIENT = -1, /* server unreachable / restarting: retry later, never dead-letter */
-    DB_FAILED = -2,    /* the data made the statement fail (SQLSTATE class 22, 23, P0): retrying will not help */
+    DB_FAILED = -2, /* the data made the statement fail (SQLSTATE class 22, 23, P0): retrying will
+                       not help */
 } db_rc_t;
 
 /* Connection settings: conninfo is a libpq URL or key=value string; user,

@@ -7,8 +7,10 @@
  *   - CURVE: the callback decides on the client's long-term public key and
  *     names the client; that name reaches the application as the "User-Id"
  *     property of every message the client sends (zmq_msg_gets());
- *   - NULL: accepted (the suite's internal control and PUB sockets use no
- *     security; a NULL client can never talk to a CURVE server socket);
+ *   - NULL: accepted only on sockets that set no ZAP domain (the suite's
+ *     internal control and PUB sockets use no security); refused on a
+ *     socket with a domain, such as intake's submit socket: there it could
+ *     only mean that CURVE failed to be set up, and must not let anyone in;
  *   - PLAIN and anything else: refused.
  *
  * Create it before binding the CURVE socket: libzmq only consults a handler

@@ -11,12 +11,17 @@
  *                   with a server key the connection uses CURVE (the key file holds
  *                   this client's secret key)
  *   airguard keygen [--out PREFIX]   a CURVE key pair (PREFIX.key mode 0600, PREFIX.pub)
- *   airguard catalogue [TYPE] [--examples]   the event catalogue as JSON lines
+ *   airguard catalogue [TYPE] [--examples | --markdown]   the event catalogue as JSON
+ *                   lines, complete example events, or docs/protocol.md's type tables
  *
  * Replies are printed as JSON. Exit status: 0 when every reply was ok, 1 when
  * a reply was an error, 2 for usage errors, 3 when a service did not answer.
- * Requests are retried like the ZeroMQ guide's Lazy Pirate: on a timeout the
- * socket is replaced and the same request (same message id) is sent again. */
+ * Retries follow docs/protocol.md section 4 (the ZeroMQ guide's Lazy
+ * Pirate): on a timeout the socket is replaced and the same request (same
+ * message id) is sent again at once; a submit answered E_UNAVAILABLE or
+ * E_INTERNAL is sent again after a pause of 0.2 s doubling to 5 s. Retries
+ * stop when the request's time budget (--budget-ms) is spent, or after
+ * --retries attempts when that is given. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -36,10 +41,14 @@
 #define MAX_CLIENTS 64
 #define CLI_MAX_INPUT (64u * 1024u * 1024u)
 
+#define RETRY_PAUSE_MIN_MS 200
+#define RETRY_PAUSE_MAX_MS 5000
+
 typedef struct options {
     const char *endpoint;   /* where to send */
     int timeout_ms;         /* per attempt */
-    int retries;            /* attempts per request */
+    int budget_ms;          /* per request, from its first send: no attempt starts later */
+    int retries;            /* at most this many attempts per request; 0: as the budget allows */
     int clients;            /* concurrent submitters */
     bool curve;             /* submit over CURVE with the keys below */
     uint8_t server_key[32]; /* intake's public key */
@@ -79,9 +88,17 @@ static void s_usage(FILE *out)
         "                                         in --key-file ($AIRGUARD_SERVER_KEY,\n"
         "                                         $AIRGUARD_KEY_FILE)\n"
         "  keygen [--out PREFIX]                  make a CURVE key pair (PREFIX.key, PREFIX.pub)\n"
-        "  catalogue [TYPE] [--examples]          print the event catalogue, or one complete\n"
-        "                                         example event per type, as JSON lines\n"
-        "options: --timeout-ms MS (default 3000), --retries N (default 3)\n"
+        "  catalogue [TYPE] [--examples | --markdown]\n"
+        "                                         print the event catalogue as JSON lines, one\n"
+        "                                         complete example event per type, or the type\n"
+        "                                         tables of docs/protocol.md\n"
+        "options: --timeout-ms MS  wait per attempt (default 3000)\n"
+        "         --budget-ms MS   retry a request until MS after its first send (default 30000\n"
+        "                          for submit, 10000 for the others)\n"
+        "         --retries N      at most N attempts per request (default: as the budget "
+        "allows)\n"
+        "retries keep the message id: a timeout is resent at once on a fresh socket,\n"
+        "E_UNAVAILABLE and E_INTERNAL after 0.2 s doubling to 5 s (docs/protocol.md 4)\n"
         "services: intake dispatch cases attendance scoring (control endpoints on "
         "127.0.0.1:71x0);\n"
         "submit defaults to $AIRGUARD_SUBMIT_ENDPOINT or tcp://127.0.0.1:7200\n",
@@ -126,14 +143,31 @@ static int s_print_reply(const char *data, size_t size)
     return ok;
 }
 
-/* One request, Lazy Pirate. Returns 0 ok, 1 error reply, 3 no answer. */
+static long long s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether a request first sent at started_ms, tried attempts times, may be
+ * sent again at time at_ms. */
+static bool s_may_retry(const options_t *o, int attempts, long long started_ms, long long at_ms)
+{
+    return (o->retries == 0 || attempts < o->retries) && at_ms < started_ms + o->budget_ms;
+}
+
+/* One control request, Lazy Pirate. Returns 0 ok, 1 error reply, 3 no answer. */
 static int s_request(void *ctx, const options_t *o, const char *data, size_t size)
 {
-    for (int attempt = 0; attempt < o->retries; attempt++) {
+    long long started = s_now_ms();
+    int attempts = 0;
+    do {
         void *s = s_socket(ctx, o->endpoint, NULL);
         if (!s)
             return 2;
         zmq_send(s, data, size, 0);
+        attempts++;
         zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
         if (zmq_poll(&item, 1, o->timeout_ms) > 0) {
             zmq_msg_t m;
@@ -146,9 +180,9 @@ static int s_request(void *ctx, const options_t *o, const char *data, size_t siz
             return rc;
         }
         zmq_close(s);
-    }
+    } while (s_may_retry(o, attempts, started, s_now_ms()));
     fprintf(stderr, "airguard: no answer from %s after %d attempts of %d ms\n", o->endpoint,
-            o->retries, o->timeout_ms);
+            attempts, o->timeout_ms);
     return 3;
 }
 
@@ -320,21 +354,48 @@ out:
 
 typedef struct submitter {
     void *sock;
-    long event; /* index in flight, -1 idle */
-    int attempts;
-    long long deadline_ms;
+    long event;           /* index of the event in hand, -1 idle */
+    int attempts;         /* sends of it so far */
+    long long started_ms; /* its first send, for the budget */
+    long long due_ms;     /* in flight: when this attempt times out; else the next send */
+    int pause_ms;         /* the pause after the next "try again" answer */
+    bool in_flight;       /* sent, answer awaited */
 } submitter_t;
 
-static long long s_now_ms(void)
+/* Whether a reply says "outcome unknown, send the same id again". */
+static bool s_try_again(const char *data, size_t size)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    bool again = false;
+    if (msgpack_unpack_next(&u, data, size, NULL) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *code = mp_get(&u.data, "code");
+        again = mp_str_eq(code, "E_UNAVAILABLE") || mp_str_eq(code, "E_INTERNAL");
+    }
+    msgpack_unpacked_destroy(&u);
+    return again;
+}
+
+/* Handles the answer of submitter s; returns 1 when the event is done. */
+static int s_on_answer(submitter_t *s, const options_t *o, const zmq_msg_t *m, int *status)
+{
+    long long now = s_now_ms();
+    const char *data = zmq_msg_data((zmq_msg_t *)m);
+    size_t size = zmq_msg_size(m);
+    if (s_try_again(data, size) && s_may_retry(o, s->attempts, s->started_ms, now + s->pause_ms)) {
+        s->in_flight = false;
+        s->due_ms = now + s->pause_ms;
+        s->pause_ms = s->pause_ms * 2 > RETRY_PAUSE_MAX_MS ? RETRY_PAUSE_MAX_MS : s->pause_ms * 2;
+        return 0;
+    }
+    if (!s_print_reply(data, size) && *status == 0)
+        *status = 1;
+    return 1;
 }
 
 /* Sends events with up to o->clients in flight; one reply line per event,
- * in completion order. E_UNAVAILABLE and timeouts are retried with the same
- * id. Returns the exit status. */
+ * in completion order. Timeouts, E_UNAVAILABLE and E_INTERNAL are retried
+ * with the same id (see the top of this file). Returns the exit status. */
 static int s_submit(void *ctx, const options_t *o, msgpack_sbuffer *events, size_t n)
 {
     int clients = o->clients < (int)n ? o->clients : (int)n;
@@ -350,27 +411,34 @@ static int s_submit(void *ctx, const options_t *o, msgpack_sbuffer *events, size
             submitter_t *s = &sub[i];
             if (!s->sock)
                 return 2;
-            if (s->event < 0 && next < n) {
-                s->event = (long)next++;
-                s->attempts = 0;
-                s->deadline_ms = 0;
-            }
-            if (s->event >= 0 && now >= s->deadline_ms) {
-                if (s->attempts == o->retries) {
-                    fprintf(stderr, "airguard: event %ld: no answer from %s\n", s->event + 1,
-                            o->endpoint);
+            if (s->event < 0 && next < n)
+                *s = (submitter_t){.sock = s->sock,
+                                   .event = (long)next++,
+                                   .started_ms = now,
+                                   .due_ms = now,
+                                   .pause_ms = RETRY_PAUSE_MIN_MS};
+            if (s->event >= 0 && s->in_flight && now >= s->due_ms) { /* no answer in time */
+                if (s_may_retry(o, s->attempts, s->started_ms, now)) {
+                    s->in_flight = false;
+                } else {
+                    fprintf(stderr, "airguard: event %ld: no answer from %s after %d attempts\n",
+                            s->event + 1, o->endpoint, s->attempts);
                     status = 3;
                     s->event = -1;
                     done++;
-                    continue;
                 }
-                if (s->attempts > 0) { /* Lazy Pirate: a fresh socket */
+            }
+            if (s->event >= 0 && !s->in_flight && now >= s->due_ms) {
+                if (s->attempts > 0) { /* Lazy Pirate: a fresh socket, no stale reply */
                     zmq_close(s->sock);
                     s->sock = s_socket(ctx, o->endpoint, o);
+                    if (!s->sock)
+                        return 2;
                 }
                 zmq_send(s->sock, events[s->event].data, events[s->event].size, 0);
                 s->attempts++;
-                s->deadline_ms = now + o->timeout_ms;
+                s->in_flight = true;
+                s->due_ms = now + o->timeout_ms;
             }
             items[i] = (zmq_pollitem_t){.socket = s->sock, .events = ZMQ_POLLIN};
         }
@@ -382,23 +450,10 @@ static int s_submit(void *ctx, const options_t *o, msgpack_sbuffer *events, size
                 continue;
             zmq_msg_t m;
             zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, s->sock, ZMQ_DONTWAIT) >= 0 && s->event >= 0) {
-                msgpack_unpacked u;
-                msgpack_unpacked_init(&u);
-                int again = 0;
-                if (msgpack_unpack_next(&u, zmq_msg_data(&m), zmq_msg_size(&m), NULL) ==
-                    MSGPACK_UNPACK_SUCCESS)
-                    again = mp_str_eq(mp_get(&u.data, "code"), "E_UNAVAILABLE") &&
-                            s->attempts < o->retries;
-                msgpack_unpacked_destroy(&u);
-                if (again) {
-                    s->deadline_ms = s_now_ms() + 200; /* back off, then resend */
-                } else {
-                    if (!s_print_reply(zmq_msg_data(&m), zmq_msg_size(&m)) && status == 0)
-                        status = 1;
-                    s->event = -1;
-                    done++;
-                }
+            if (zmq_msg_recv(&m, s->sock, ZMQ_DONTWAIT) >= 0 && s->event >= 0 && s->in_flight &&
+                s_on_answer(s, o, &m, &status)) {
+                s->event = -1;
+                done++;
             }
             zmq_msg_close(&m);
         }
@@ -535,6 +590,8 @@ static void s_print_type(const catalogue_type_t *t, bool examples)
         }
         if (f->flags & CAT_F_CONFIDENTIAL)
             printf(",\"confidential\":true");
+        if (f->flags & CAT_F_DIGEST)
+            printf(",\"digest\":true");
         printf(",\"doc\":");
         s_json_str(f->doc);
         printf("}");
@@ -553,19 +610,119 @@ static void s_print_type(const catalogue_type_t *t, bool examples)
     printf("],\"example\":%s}\n", t->example);
 }
 
-static int s_catalogue(const char *type, bool examples)
+/* The "limits" cell of a field in docs/protocol.md. */
+static void s_md_limits(const catalogue_field_t *f)
 {
+    switch (f->kind) {
+    case CAT_STR:
+    case CAT_TEXT:
+    case CAT_CODE:
+    case CAT_PHONE:
+        if (f->min == f->max)
+            printf("%lld bytes", (long long)f->min);
+        else
+            printf("%lld .. %lld bytes", (long long)f->min, (long long)f->max);
+        break;
+    case CAT_INT:
+        printf("%lld .. %lld", (long long)f->min, (long long)f->max);
+        break;
+    case CAT_NUM:
+        printf("%g .. %g", f->fmin, f->fmax);
+        break;
+    case CAT_ENUM:
+        for (size_t v = 0; f->values[v]; v++)
+            printf("%s`%s`", v ? ", " : "", f->values[v]);
+        break;
+    case CAT_UUID:
+        printf("canonical UUID");
+        break;
+    case CAT_DATE:
+        printf("`YYYY-MM-DD`");
+        break;
+    case CAT_REF:
+        printf("id of a **%s** of the subdistrict", catalogue_ref_name(f->ref));
+        break;
+    case CAT_STR_LIST:
+        printf("%lld .. %lld items of 1 .. %lld bytes", (long long)f->min, (long long)f->max,
+               (long long)f->item_max);
+        break;
+    case CAT_BOOL:
+        break;
+    }
+}
+
+/* The "Rules:" line of a type, when it has rules. */
+static void s_md_rules(const catalogue_type_t *t)
+{
+    if (t->n_rules == 0)
+        return;
+    printf("Rules: ");
+    for (size_t i = 0; i < t->n_rules; i++) {
+        const catalogue_rule_t *r = &t->rules[i];
+        printf("%s", i ? "; " : "");
+        switch (r->kind) {
+        case CAT_RULE_ANY_OF:
+            printf("at least one of ");
+            for (const char *p = r->a; *p;) {
+                size_t n = strcspn(p, ",");
+                printf("%s`%.*s`", p == r->a ? "" : ", ", (int)n, p);
+                p += n + (p[n] == ',');
+            }
+            printf(" (E_MISSING names the first)");
+            break;
+        case CAT_RULE_WITH:
+            printf("`%s` is required when `%s` is given", r->b, r->a);
+            break;
+        case CAT_RULE_WHEN:
+            printf("`%s` is required when `%s` is `%s`", r->c, r->a, r->b);
+            break;
+        case CAT_RULE_NOT_AFTER:
+            printf("`%s` must not be greater than `%s` (E_RANGE on `%s`)", r->a, r->b, r->a);
+            break;
+        }
+    }
+    printf(".\n\n");
+}
+
+/* One type as the section of docs/protocol.md that describes it. */
+static void s_print_markdown(const catalogue_type_t *t)
+{
+    printf("### `%s`\n\n%s.\n\n", t->name, t->summary);
+    printf("| field | type | req | limits | meaning |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < t->n_fields; i++) {
+        const catalogue_field_t *f = &t->fields[i];
+        printf("| `%s` | %s | %s | ", f->name, catalogue_kind_name(f->kind),
+               f->required ? "yes" : "");
+        s_md_limits(f);
+        printf(" | %s%s%s |\n", f->doc, f->flags & CAT_F_CONFIDENTIAL ? " **confidential**" : "",
+               f->flags & CAT_F_DIGEST ? " **set by intake: never send it**" : "");
+    }
+    printf("\n");
+    s_md_rules(t);
+    printf("Example body: `%s`\n\n", t->example);
+}
+
+typedef enum cat_out { CAT_OUT_JSON, CAT_OUT_EXAMPLES, CAT_OUT_MARKDOWN } cat_out_t;
+
+static int s_catalogue(const char *type, cat_out_t out)
+{
+    size_t from = 0, to = catalogue_count();
     if (type) {
         const catalogue_type_t *t = catalogue_find(type);
         if (!t) {
             fprintf(stderr, "airguard: no event type '%s' (airguard catalogue lists them)\n", type);
             return 1;
         }
-        s_print_type(t, examples);
-        return 0;
+        for (from = 0; catalogue_at(from) != t; from++)
+            ;
+        to = from + 1;
     }
-    for (size_t i = 0; i < catalogue_count(); i++)
-        s_print_type(catalogue_at(i), examples);
+    for (size_t i = from; i < to; i++) {
+        if (out == CAT_OUT_MARKDOWN)
+            s_print_markdown(catalogue_at(i));
+        else
+            s_print_type(catalogue_at(i), out == CAT_OUT_EXAMPLES);
+    }
     return 0;
 }
 
@@ -577,10 +734,11 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
-    options_t o = {.timeout_ms = 3000, .retries = 3, .clients = 16};
+    /* budget_ms 0: the command's default, set below */
+    options_t o = {.timeout_ms = 3000, .budget_ms = 0, .retries = 0, .clients = 16};
     const char *positional = NULL, *service = NULL, *server_key = NULL, *server_key_file = NULL,
                *key_file = NULL, *out = NULL;
-    bool examples = false;
+    bool examples = false, markdown = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -588,6 +746,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--examples"))
             examples = true;
+        else if (!strcmp(a, "--markdown"))
+            markdown = true;
         else if (!strcmp(a, "--server-key") && v)
             server_key = argv[++i];
         else if (!strcmp(a, "--server-key-file") && v)
@@ -606,6 +766,8 @@ int main(int argc, char **argv)
             o.timeout_ms = atoi(argv[++i]);
         else if (!strcmp(a, "--retries") && v)
             o.retries = atoi(argv[++i]);
+        else if (!strcmp(a, "--budget-ms") && v)
+            o.budget_ms = atoi(argv[++i]);
         else if (!strcmp(a, "--clients") && v)
             o.clients = atoi(argv[++i]);
         else if (a[0] == '-' && a[1] == '-') {
@@ -618,10 +780,18 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (o.timeout_ms <= 0 || o.retries <= 0 || o.clients <= 0 || o.clients > MAX_CLIENTS) {
-        fprintf(stderr, "airguard: --timeout-ms, --retries > 0; --clients 1..%d\n", MAX_CLIENTS);
+    if (o.timeout_ms <= 0 || o.budget_ms < 0 || o.retries < 0 || o.clients <= 0 ||
+        o.clients > MAX_CLIENTS || (examples && markdown)) {
+        fprintf(stderr,
+                "airguard: --timeout-ms > 0; --budget-ms, --retries >= 0 (0: the default); "
+                "--clients 1..%d; --examples or --markdown\n",
+                MAX_CLIENTS);
         return 2;
     }
+    /* A submit outlasts a database restart; a person asking a service
+     * whether it is up should not wait that long. */
+    if (o.budget_ms == 0)
+        o.budget_ms = !strcmp(cmd, "submit") ? 30000 : 10000;
     if (service && !(o.endpoint = s_service_endpoint(service))) {
         fprintf(stderr, "airguard: unknown service '%s'\n", service);
         return 2;
@@ -629,7 +799,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "keygen"))
         return s_keygen(out);
     if (!strcmp(cmd, "catalogue"))
-        return s_catalogue(positional, examples);
+        return s_catalogue(positional, examples   ? CAT_OUT_EXAMPLES
+                                       : markdown ? CAT_OUT_MARKDOWN
+                                                  : CAT_OUT_JSON);
     if (!strcmp(cmd, "submit") && s_curve_setup(&o, server_key, server_key_file, key_file) != 0)
         return 2;
     int rc = 2;

@@ -42,6 +42,23 @@ static bool s_type_matches(const char *pattern, const char *type)
     return strcmp(pattern, type) == 0;
 }
 
+/* The envelope's rule for source and subdistrict names: 1..63 bytes of
+ * [A-Za-z0-9_.-]. A listed name that breaks it could never match a
+ * message, so it is a mistake in the file, said at load. */
+static bool s_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > ENVELOPE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 /* A pattern must match at least one catalogue type: a typo would
  * otherwise silently forbid what was meant to be allowed. */
 static bool s_pattern_known(const char *pattern)
@@ -86,6 +103,16 @@ static int s_load_client(intake_allowlist_t *self, const config_node_t *item, si
         s_scalars(item, "types", true, c->types, &c->ntypes, err) != 0 ||
         s_scalars(item, "subdistricts", false, c->subdistricts, &c->nsubdistricts, err) != 0)
         return -1;
+    if (!s_name_ok(c->source))
+        return config_error(item, err,
+                            "source '%s': expected 1..%d characters of [A-Za-z0-9_.-] (the "
+                            "envelope's rule)",
+                            c->source, ENVELOPE_NAME_MAX);
+    for (size_t i = 0; i < c->nsubdistricts; i++)
+        if (!s_name_ok(c->subdistricts[i]))
+            return config_error(item, err,
+                                "source '%s': subdistrict '%s' is not a valid subdistrict id",
+                                c->source, c->subdistricts[i]);
     for (size_t i = 0; i < index; i++)
         if (strcmp(self->clients[i].source, c->source) == 0)
             return config_error(item, err, "source '%s' is listed twice", c->source);

@@ -1,76 +1,147 @@
-/* confidential.c - fields that never enter the log: taken out of the body
- * before the canonical encoding, stored in intake.confidential under the
- * message id.
+/* confidential.c - fields that never enter the log (a tipster's contact).
  *
- * They are stored (and committed) before the event itself, so an ack still
- * means everything the client sent is durable. A retry with the same id
- * finds the same bytes and goes on; the same id with different confidential
- * fields is a conflict, like a different body. If the event is then not
- * stored (database down) the row waits for the retry. */
+ * validate takes them out of the body before the canonical encoding and
+ * puts one digest field in their place (intake_confidential_take); ingest
+ * then calls intake_confidential_store for every NEW event that had some,
+ * in the transaction that appends the event. So:
+ *   - the contact is stored exactly when the event is: a refused message
+ *     (E_ID_CONFLICT, a duplicate) stores none, a rolled-back batch
+ *     (E_UNAVAILABLE, E_INTERNAL) leaves no orphan row;
+ *   - the duplicate check covers the contact: a retry with other contact
+ *     details, or with a contact added or removed, has another canonical
+ *     body and is E_ID_CONFLICT, never silently taken for the original.
+ * The digest is keyed (intake.digest_key) and covers the message id, so
+ * the published event reveals neither the contact (a phone number is too
+ * easily guessed for a plain hash) nor that two tips came from one
+ * tipster. */
+#include <stdio.h>
 #include <string.h>
 
 #include "intake.h"
 
-size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env, msgpack_sbuffer *out)
+/* Whether key names a field of t that has one of the flags. */
+static bool s_flagged(const catalogue_type_t *t, const msgpack_object *key, unsigned flags)
+{
+    for (size_t f = 0; f < t->n_fields; f++)
+        if ((t->fields[f].flags & flags) && mp_str_eq(key, t->fields[f].name))
+            return true;
+    return false;
+}
+
+size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env,
+                                const uint8_t key[INTAKE_DIGEST_KEY_LEN], intake_pending_t *out)
 {
     msgpack_object *body = &env->body;
+    const catalogue_field_t *digest = NULL;
     size_t moved = 0, kept = 0;
-    msgpack_sbuffer_clear(out);
     if (body->type != MSGPACK_OBJECT_MAP)
         return 0;
-    for (uint32_t i = 0; i < body->via.map.size; i++) {
-        const msgpack_object_kv *kv = &body->via.map.ptr[i];
-        for (size_t f = 0; f < t->n_fields; f++)
-            if ((t->fields[f].flags & CAT_F_CONFIDENTIAL) && mp_str_eq(&kv->key, t->fields[f].name))
-                moved++;
-    }
-    if (moved == 0)
+    for (size_t f = 0; f < t->n_fields && !digest; f++)
+        if (t->fields[f].flags & CAT_F_DIGEST)
+            digest = &t->fields[f];
+    for (uint32_t i = 0; i < body->via.map.size; i++)
+        moved += s_flagged(t, &body->via.map.ptr[i].key, CAT_F_CONFIDENTIAL);
+    /* The catalogue's consistency test guarantees a digest field wherever
+     * there are confidential ones; without one nothing is moved. */
+    if (moved == 0 || !digest)
         return 0;
+
+    /* Packed in catalogue order, so the digest does not depend on where
+     * the client put these keys. */
+    msgpack_sbuffer_clear(&out->fields);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, &out->fields, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, moved);
-    /* Compact the map in place: the kv array lives in env's zone. */
-    for (uint32_t i = 0; i < body->via.map.size; i++) {
-        msgpack_object_kv kv = body->via.map.ptr[i];
-        bool secret = false;
-        for (size_t f = 0; f < t->n_fields && !secret; f++)
-            secret =
-                (t->fields[f].flags & CAT_F_CONFIDENTIAL) && mp_str_eq(&kv.key, t->fields[f].name);
-        if (secret) {
-            msgpack_pack_object(&pk, kv.key);
-            msgpack_pack_object(&pk, kv.val);
-        } else {
-            body->via.map.ptr[kept++] = kv;
-        }
+    for (size_t f = 0; f < t->n_fields; f++) {
+        if (!(t->fields[f].flags & CAT_F_CONFIDENTIAL))
+            continue;
+        const msgpack_object *v = mp_get(body, t->fields[f].name);
+        if (!v)
+            continue;
+        msgpack_pack_str_with_body(&pk, t->fields[f].name, strlen(t->fields[f].name));
+        msgpack_pack_object(&pk, *v);
     }
+    uint8_t mac[32];
+    intake_hmac_sha256(key, INTAKE_DIGEST_KEY_LEN, env->id, strlen(env->id), out->fields.data,
+                       out->fields.size, mac);
+    for (int i = 0; i < 32; i++)
+        snprintf(out->digest + 2 * i, 3, "%02x", mac[i]);
+    snprintf(out->id, sizeof out->id, "%s", env->id);
+    snprintf(out->subdistrict, sizeof out->subdistrict, "%s", env->subdistrict);
+    snprintf(out->type, sizeof out->type, "%s", env->type);
+
+    /* Compact the map in place (its kv array lives in env's zone) and put
+     * the digest last; at least one entry was freed for it. */
+    for (uint32_t i = 0; i < body->via.map.size; i++)
+        if (!s_flagged(t, &body->via.map.ptr[i].key, CAT_F_CONFIDENTIAL))
+            body->via.map.ptr[kept++] = body->via.map.ptr[i];
+    msgpack_object_kv *kv = &body->via.map.ptr[kept++];
+    kv->key.type = MSGPACK_OBJECT_STR;
+    kv->key.via.str.ptr = digest->name;
+    kv->key.via.str.size = (uint32_t)strlen(digest->name);
+    kv->val.type = MSGPACK_OBJECT_STR;
+    kv->val.via.str.ptr = out->digest;
+    kv->val.via.str.size = INTAKE_DIGEST_HEX;
     body->via.map.size = (uint32_t)kept;
     return moved;
 }
 
-db_rc_t intake_confidential_store(db_t *db, const envelope_t *env, const char *fields, size_t len,
-                                  bool *conflict, err_t *err)
+db_rc_t intake_digest_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err)
 {
-    *conflict = false;
     PGconn *conn = db_conn(db, err);
     if (!conn)
         return DB_TRANSIENT;
-    const char *params[4] = {env->id, env->subdistrict, env->type, fields};
-    int lengths[4] = {0, 0, 0, (int)len};
+    PGresult *res = PQexecParams(conn, "SELECT key FROM digest_key", 0, NULL, NULL, NULL, NULL, 1);
+    db_rc_t rc = DB_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = db_failure(db, res, err);
+    } else if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != INTAKE_DIGEST_KEY_LEN) {
+        err_set(err, "intake.digest_key: expected one %d-byte key", INTAKE_DIGEST_KEY_LEN);
+        rc = DB_FAILED;
+    } else {
+        memcpy(key, PQgetvalue(res, 0, 0), INTAKE_DIGEST_KEY_LEN);
+    }
+    PQclear(res);
+    return rc;
+}
+
+db_rc_t intake_confidential_store(void *arg, PGconn *conn, const ingest_item_t *item, err_t *err)
+{
+    intake_validator_t *v = arg;
+    if (!v->pending || item->slot >= INGEST_BATCH_MAX) {
+        err_set(err, "confidential fields: slot %zu out of range", item->slot);
+        return DB_FAILED;
+    }
+    const intake_pending_t *p = &v->pending[item->slot];
+    /* A slot is refilled only by the next batch; a different id here
+     * would be a bug, and storing it would file a contact under the wrong
+     * event. */
+    if (item->rec.id_len != strlen(p->id) || memcmp(item->rec.id, p->id, item->rec.id_len) != 0) {
+        err_set(err, "confidential fields: slot %zu holds another message", item->slot);
+        return DB_FAILED;
+    }
+    const char *params[4] = {p->id, p->subdistrict, p->type, p->fields.data};
+    int lengths[4] = {0, 0, 0, (int)p->fields.size};
     int formats[4] = {0, 0, 0, 1};
-    /* The DO UPDATE that changes nothing makes RETURNING give the stored
-     * row in both cases, in one round trip. */
+    /* The event is new in this transaction, so a row already under its id
+     * can only be an orphan of an older intake that stored contacts before
+     * their events: replace it rather than fail the batch for ever. */
     PGresult *res = PQexecParams(conn,
                                  "INSERT INTO confidential (msg_id, subdistrict, type, fields)"
                                  " VALUES ($1::uuid, $2, $3, $4)"
-                                 " ON CONFLICT (msg_id) DO UPDATE SET msg_id = EXCLUDED.msg_id"
-                                 " RETURNING fields",
+                                 " ON CONFLICT (msg_id) DO UPDATE SET subdistrict ="
+                                 " EXCLUDED.subdistrict, type = EXCLUDED.type,"
+                                 " fields = EXCLUDED.fields, created_at = now()",
                                  4, NULL, params, lengths, formats, 1);
     db_rc_t rc = DB_OK;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        rc = db_failure(db, res, err);
-    else
-        *conflict = (size_t)PQgetlength(res, 0, 0) != len ||
-                    memcmp(PQgetvalue(res, 0, 0), fields, len) != 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        if (v->db) {
+            rc = db_failure(v->db, res, err);
+        } else {
+            err_set(err, "confidential fields: %s", PQresultErrorMessage(res));
+            rc = DB_FAILED;
+        }
+    }
     PQclear(res);
     return rc;
 }

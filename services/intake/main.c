@@ -1,13 +1,19 @@
 /* main.c - the intake service: wiring only.
  *
  * Outside systems submit events on a ROUTER socket (CURVE-authenticated
- * unless the configuration says `insecure: true`); common/ingest.c
- * validates them with intake_validate(), group-commits them to the stream
- * "events.<instance>", acknowledges after the commit and publishes. The
- * control socket adds "stats", "types" and "campaigns" to the built-in ops.
- * docs/protocol.md is the client's view of all of it. */
+ * unless the configuration says `insecure: true`, loopback only); the
+ * shared door common/ingest.c validates them with intake_validate(),
+ * group-commits them to the stream "events.<instance>" with
+ * intake_confidential_store() writing confidential fields in the same
+ * transaction, acknowledges after the commit and publishes. The control
+ * socket adds "stats", "types" and "campaigns" to the built-in ops.
+ * docs/protocol.md is the client's view of all of it.
+ *
+ * Every socket option that security or limits depend on is checked: a
+ * service that cannot set them up refuses to start rather than run open. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "ingest.h"
@@ -55,13 +61,15 @@ static void s_op_stats(void *arg, const msgpack_object *request, msgpack_packer 
     ingest_server_stats(self->door, &st);
     if (self->zap)
         zap_counts(self->zap, &zap_ok, &zap_refused);
-    msgpack_pack_map(pk, 10);
+    /* docs/protocol.md section 6 says what each counter counts. */
+    msgpack_pack_map(pk, 11);
     control_pack_str(pk, "ok");
     msgpack_pack_true(pk);
     s_pack_kv_u64(pk, "accepted", st.accepted);
     s_pack_kv_u64(pk, "duplicates", st.duplicates);
     s_pack_kv_u64(pk, "rejected", st.rejected);
     s_pack_kv_u64(pk, "unavailable", st.unavailable);
+    s_pack_kv_u64(pk, "internal", st.internal);
     s_pack_kv_u64(pk, "batches", st.batches);
     control_pack_str(pk, "refused_by_code");
     msgpack_pack_map(pk, self->validator.nrefused);
@@ -116,70 +124,124 @@ static void s_op_campaigns(void *arg, const msgpack_object *request, msgpack_pac
     }
 }
 
-/* Security first: the ZAP handler must exist before the CURVE socket binds. */
+/* Sets one option of the submit socket; -1 with err naming it. */
+static int s_setopt(void *socket, int option, const char *name, const void *value, size_t len,
+                    err_t *err)
+{
+    if (zmq_setsockopt(socket, option, value, len) == 0)
+        return 0;
+    err_set(err, "submit socket: cannot set ZMQ_%s: %s", name, zmq_strerror(zmq_errno()));
+    return -1;
+}
+
+/* Security first: the ZAP handler must exist before the CURVE socket binds,
+ * and every CURVE option must take, or we do not start. */
 static int s_open_security(intake_t *self, err_t *err)
 {
     if (self->settings.insecure) {
         log_warn("INSECURE: submit endpoint runs WITHOUT authentication (intake.security."
-                 "insecure is true); never expose it outside a test machine",
+                 "insecure is true); allowed on a local endpoint only, for tests",
                  LF_STR("submit", self->settings.submit));
         return 0;
     }
+    if (!zmq_has("curve")) {
+        err_set(err, "this libzmq has no CURVE support: cannot secure the submit endpoint");
+        return -1;
+    }
     uint8_t secret[32];
-    int curve = 1;
+    int curve = 1, rc = -1;
     if (intake_key_read(self->settings.secret_key_file, true, secret, err) != 0 ||
         !(self->allowlist = intake_allowlist_load(self->settings.allow_list, err)) ||
         !(self->zap = zap_new(self->svc.zmq, self->svc.loop, s_zap_decide, self, err)))
-        return -1;
-    zmq_setsockopt(self->router, ZMQ_CURVE_SERVER, &curve, sizeof curve);
-    zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, secret, sizeof secret);
-    zmq_setsockopt(self->router, ZMQ_ZAP_DOMAIN, INTAKE_ZAP_DOMAIN, strlen(INTAKE_ZAP_DOMAIN));
-    memset(secret, 0, sizeof secret);
+        goto out;
+    void *r = self->router;
+    if (s_setopt(r, ZMQ_CURVE_SERVER, "CURVE_SERVER", &curve, sizeof curve, err) != 0 ||
+        s_setopt(r, ZMQ_CURVE_SECRETKEY, "CURVE_SECRETKEY", secret, sizeof secret, err) != 0 ||
+        s_setopt(r, ZMQ_ZAP_DOMAIN, "ZAP_DOMAIN", INTAKE_ZAP_DOMAIN, strlen(INTAKE_ZAP_DOMAIN),
+                 err) != 0)
+        goto out;
     log_info("submit endpoint secured with CURVE",
              LF_INT("clients", intake_allowlist_count(self->allowlist)),
              LF_STR("allow_list", self->settings.allow_list));
-    return 0;
+    rc = 0;
+out:
+    memset(secret, 0, sizeof secret);
+    return rc;
+}
+
+/* The digest key, read once after the migrations; the database was up a
+ * moment ago, so a transient failure is waited out (until a signal). */
+static int s_load_digest_key(intake_t *self, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err)
+{
+    long delay_ms = 100;
+    for (;;) {
+        db_rc_t rc = intake_digest_key_load(self->svc.db, key, err);
+        if (rc == DB_OK)
+            return 0;
+        if (rc != DB_TRANSIENT || loop_interrupted())
+            return -1;
+        log_warn("database unavailable, retrying", LF_STR("error", err->msg));
+        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+    }
 }
 
 static int s_open(intake_t *self, err_t *err)
 {
     service_t *svc = &self->svc;
-    int zero = 0, hwm = 100000;
+    int zero = 0, hwm = 100000, rc = -1;
+    uint8_t key[INTAKE_DIGEST_KEY_LEN] = {0};
     if (intake_settings_load(config_root(svc->config), &self->settings, err) != 0 ||
         !(self->campaigns = campaign_set_load_dir(self->settings.campaigns, err)))
-        return -1;
+        goto out;
     if (!(self->router = zmq_socket(svc->zmq, ZMQ_ROUTER))) {
         err_set(err, "cannot create the submit socket: %s", zmq_strerror(zmq_errno()));
-        return -1;
+        goto out;
     }
-    zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    /* Everything a listener copies at bind time is set before zmq_bind:
+     * the frame size limit (ingest_socket_options) and the security. */
+    void *r = self->router;
+    if (s_setopt(r, ZMQ_LINGER, "LINGER", &zero, sizeof zero, err) != 0 ||
+        s_setopt(r, ZMQ_SNDHWM, "SNDHWM", &hwm, sizeof hwm, err) != 0 ||
+        s_setopt(r, ZMQ_RCVHWM, "RCVHWM", &hwm, sizeof hwm, err) != 0)
+        goto out;
+    if (ingest_socket_options(self->router) != 0) {
+        err_set(err, "submit socket: cannot set the ingest options: %s", zmq_strerror(zmq_errno()));
+        goto out;
+    }
     if (s_open_security(self, err) != 0 ||
         service_migrate(svc, "stream", stream_migrations, err) != 0 ||
         service_migrate(svc, "intake", intake_migrations, err) != 0 ||
-        service_open_producer(svc, "events", err) != 0)
-        return -1;
+        s_load_digest_key(self, key, err) != 0 || service_open_producer(svc, "events", err) != 0)
+        goto out;
     if (zmq_bind(self->router, self->settings.submit) != 0) {
         err_set(err, "cannot bind submit endpoint %s: %s", self->settings.submit,
                 zmq_strerror(zmq_errno()));
-        return -1;
+        goto out;
     }
-    intake_validator_init(&self->validator, self->campaigns, self->allowlist, svc->db, svc->clock,
-                          self->settings.max_future_ms);
-    if (!(self->door = ingest_server_new(svc->loop, self->router, svc->producer, svc->db,
-                                         intake_validate, &self->validator, err)))
-        return -1;
+    if (intake_validator_init(&self->validator, self->campaigns, self->allowlist, svc->db,
+                              svc->clock, self->settings.max_future_ms, key) != 0) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (!(self->door =
+              ingest_server_new(svc->loop, self->router, svc->producer, svc->db, intake_validate,
+                                intake_confidential_store, &self->validator, err)))
+        goto out;
     if (control_add_handler(svc->control, "stats", s_op_stats, self) != 0 ||
         control_add_handler(svc->control, "types", s_op_types, self) != 0 ||
         control_add_handler(svc->control, "campaigns", s_op_campaigns, self) != 0) {
         err_set(err, "control socket: cannot register intake's ops");
-        return -1;
+        goto out;
     }
     log_info("accepting submits", LF_STR("submit", self->settings.submit),
              LF_INT("subdistricts", campaign_set_count(self->campaigns)),
              LF_INT("types", catalogue_count()));
-    return 0;
+    rc = 0;
+out:
+    memset(key, 0, sizeof key);
+    return rc;
 }
 
 int main(int argc, char **argv)

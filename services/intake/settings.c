@@ -1,10 +1,36 @@
 /* settings.c - the `intake:` section of the service's configuration, with
- * environment overrides; see intake.h for the keys. */
+ * environment overrides; see intake.h for the keys and what is refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "intake.h"
+
+bool intake_endpoint_is_local(const char *endpoint)
+{
+    if (!strncmp(endpoint, "ipc://", 6) || !strncmp(endpoint, "inproc://", 9))
+        return true;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6, *colon = strrchr(host, ':');
+    if (!colon || colon == host)
+        return false;
+    size_t len = (size_t)(colon - host);
+    if ((len == 9 && !strncmp(host, "localhost", 9)) || (len == 5 && !strncmp(host, "[::1]", 5)))
+        return true;
+    /* 127.a.b.c: four dotted decimal numbers 0..255, the first 127. */
+    char ip[16];
+    unsigned o[4];
+    char tail;
+    if (len >= sizeof ip)
+        return false;
+    memcpy(ip, host, len);
+    ip[len] = '\0';
+    if (strspn(ip, "0123456789.") != len ||
+        sscanf(ip, "%3u.%3u.%3u.%3u%c", &o[0], &o[1], &o[2], &o[3], &tail) != 4)
+        return false;
+    return o[0] == 127 && o[1] <= 255 && o[2] <= 255 && o[3] <= 255;
+}
 
 /* Copies the environment variable var if set, else the config value, else
  * def into out; -1 with err when it does not fit. */
@@ -74,6 +100,21 @@ int intake_settings_load(const config_node_t *root, intake_settings_t *out, err_
                 "%s: intake.security: 'insecure: true' and a secret key are both given; "
                 "remove one",
                 config_path(config_of(root)));
+        return -1;
+    }
+    /* An allow-list without CURVE would look like protection and be none. */
+    if (out->insecure && out->allow_list[0]) {
+        err_set(err,
+                "%s: intake.security: 'insecure: true' and an allow_list are both given; "
+                "the allow-list needs CURVE (a secret key), remove one",
+                config_path(config_of(root)));
+        return -1;
+    }
+    if (out->insecure && !intake_endpoint_is_local(out->submit)) {
+        err_set(err,
+                "%s: intake.security: 'insecure: true' is only allowed on a loopback, ipc:// "
+                "or inproc:// submit endpoint, not %s",
+                config_path(config_of(root)), out->submit);
         return -1;
     }
     return 0;

@@ -3,16 +3,19 @@
  * (E_UNKNOWN_SUBDISTRICT), which type (E_UNKNOWN_TYPE), the body against
  * the catalogue and the campaign (E_MISSING, E_TYPE, E_RANGE,
  * E_UNKNOWN_KEY, E_UNKNOWN_REF, E_REF_MISMATCH ...), the event time. Only
- * then are confidential fields taken out and stored. */
+ * then is the body normalised (uuids lower-cased) and are confidential
+ * fields replaced by their digest, kept for the store hook: nothing here
+ * touches the database, so a refusal stores nothing. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "intake.h"
 
-void intake_validator_init(intake_validator_t *v, const campaign_set_t *campaigns,
-                           const intake_allowlist_t *allowlist, db_t *db, const aclock_t *clock,
-                           int64_t max_future_ms)
+int intake_validator_init(intake_validator_t *v, const campaign_set_t *campaigns,
+                          const intake_allowlist_t *allowlist, db_t *db, const aclock_t *clock,
+                          int64_t max_future_ms, const uint8_t digest_key[INTAKE_DIGEST_KEY_LEN])
 {
     memset(v, 0, sizeof *v);
     v->campaigns = campaigns;
@@ -20,12 +23,22 @@ void intake_validator_init(intake_validator_t *v, const campaign_set_t *campaign
     v->db = db;
     v->clock = clock;
     v->max_future_ms = max_future_ms;
-    msgpack_sbuffer_init(&v->secret);
+    memcpy(v->digest_key, digest_key, INTAKE_DIGEST_KEY_LEN);
+    /* On the heap: a batch's worth of slots is too big for a stack. */
+    if (!(v->pending = calloc(INGEST_BATCH_MAX, sizeof *v->pending)))
+        return -1;
+    for (size_t i = 0; i < INGEST_BATCH_MAX; i++)
+        msgpack_sbuffer_init(&v->pending[i].fields);
+    return 0;
 }
 
 void intake_validator_fini(intake_validator_t *v)
 {
-    msgpack_sbuffer_destroy(&v->secret);
+    for (size_t i = 0; v->pending && i < INGEST_BATCH_MAX; i++)
+        msgpack_sbuffer_destroy(&v->pending[i].fields);
+    free(v->pending);
+    v->pending = NULL;
+    memset(v->digest_key, 0, sizeof v->digest_key);
 }
 
 /* Counts a refusal and sets the outputs; always returns -1. */
@@ -45,13 +58,17 @@ static int s_refuse(intake_validator_t *v, const char *code, const char *field,
     return -1;
 }
 
-int intake_validate(void *arg, envelope_t *env, const char *user_id, const char **code,
+int intake_validate(void *arg, envelope_t *env, const char *user_id, size_t slot, const char **code,
                     const char **field, err_t *err)
 {
     intake_validator_t *v = arg;
     const char *denied = NULL;
     char bad[CATALOGUE_FIELD_MAX + 1];
 
+    if (!v->pending || slot >= INGEST_BATCH_MAX) {
+        err_set(err, "internal error: request slot %zu out of range", slot);
+        return s_refuse(v, "E_INTERNAL", NULL, code, field);
+    }
     /* With authentication on, the connection's name decides what it may send. */
     if (v->allowlist && !intake_allowlist_permits(v->allowlist, user_id, env, &denied)) {
         if (!strcmp(denied, "source"))
@@ -81,20 +98,7 @@ int intake_validate(void *arg, envelope_t *env, const char *user_id, const char 
                 env->time_ms, v->max_future_ms / 1000);
         return s_refuse(v, "E_RANGE", "time", code, field);
     }
-    if (intake_confidential_take(type, env, &v->secret) > 0 && v->db) {
-        bool conflict = false;
-        db_rc_t rc =
-            intake_confidential_store(v->db, env, v->secret.data, v->secret.size, &conflict, err);
-        if (rc == DB_TRANSIENT) {
-            err_set(err, "database unavailable: not stored, retry with the same id");
-            return s_refuse(v, "E_UNAVAILABLE", NULL, code, field);
-        }
-        if (rc != DB_OK)
-            return s_refuse(v, "E_INTERNAL", NULL, code, field);
-        if (conflict) {
-            err_set(err, "field 'id': already used for a different message");
-            return s_refuse(v, "E_ID_CONFLICT", "id", code, field);
-        }
-    }
-    return 0;
+    /* Accepted: from here on only the canonical form is shaped. */
+    catalogue_normalise(type, &env->body);
+    return intake_confidential_take(type, env, v->digest_key, &v->pending[slot]) > 0 ? 1 : 0;
 }

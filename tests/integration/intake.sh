@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # intake.sh - the intake service end to end, against a real PostgreSQL:
+#   0. docs/protocol.md's type tables are what `airguard catalogue
+#      --markdown` prints (the document describes the code);
 #   1. every catalogue type's example is accepted; a matrix generated from
 #      the catalogue (each required field missing, each field of the wrong
-#      type, out of range, unknown reference) is refused with the right code
-#      and field, and nothing of it is stored; confidential fields stay out
-#      of the log;
+#      type, out of range, unknown reference, a client-sent digest) is
+#      refused with the right code and field, and nothing of it is stored;
+#      confidential fields stay out of the log, a digest stands in for them;
 #   2. idempotent resubmit: same id same reply, same id other body refused;
-#   3. malformed msgpack, a 10 MB message, multipart of the wrong shape:
-#      error replies, and the service keeps serving;
-#   4. PostgreSQL stopped: E_UNAVAILABLE, no ack; after the restart the
-#      retried submit is stored once;
+#      a tip retried with another contact or without one is E_ID_CONFLICT,
+#      and a refused tip stores no contact; a failing contact store rolls
+#      the event back with it (E_INTERNAL, nothing stored);
+#   3. malformed msgpack, a message just over 64 KiB, a 10 MB message,
+#      multipart of the wrong shape: an error reply (the 10 MB one drops the
+#      connection), and the service keeps serving;
+#   4. PostgreSQL stopped: E_UNAVAILABLE, no ack, no orphan contact row; the
+#      CLI keeps retrying the same id within its budget and is acked once
+#      the database is back; stored once;
 #   5. 100 concurrent clients: every ack in the log exactly once, gap-free
 #      and in order on the events stream (replay);
 #   6. two subdistricts side by side;
 #   7. CURVE: an allowed client is accepted, a type it may not send is
 #      E_FORBIDDEN, an unknown key gets no connection; no key and no
-#      "insecure: true" refuses to start.
+#      "insecure: true" refuses to start, and so do insecure on a public
+#      endpoint and insecure with an allow-list.
 # Needs jq and python3 (raw ZMTP frames for case 3).
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
@@ -51,6 +59,11 @@ submit() {
 
 count_log() { ag_sql "SELECT count(*) FROM intake.stream_log"; }
 
+# ---- 0. the document's type tables
+awk '/^<!-- catalogue:begin/{p=1; next} /^<!-- catalogue:end/{p=0} p' "$AG_ROOT/docs/protocol.md" >"$AG_WORK/doc-types.md"
+"$A" catalogue --markdown >"$AG_WORK/code-types.md"
+ag_check "protocol.md type tables match the catalogue" diff "$AG_WORK/doc-types.md" "$AG_WORK/code-types.md"
+
 # ---- 1..6: one service without authentication (a separate, test-only config)
 ag_db_create ag_intake intake
 P=$AG_PORT
@@ -75,6 +88,8 @@ tip_id=$(paste "$AG_WORK/examples.jsonl" "$AG_WORK/examples.replies" |
 ag_eq "tip contact kept apart" "$(ag_sql "SELECT count(*) FROM intake.confidential WHERE msg_id = '$tip_id'")" 1
 ag_eq "tip contact not in the log" \
     "$(ag_sql "SELECT position(convert_to('138 0000', 'UTF8') IN body) FROM intake.stream_log WHERE msg_id = '$tip_id'")" 0
+ag_eq "tip carries the contact's digest instead" \
+    "$(ag_sql "SELECT position(convert_to('contact_digest', 'UTF8') IN body) > 0 FROM intake.stream_log WHERE msg_id = '$tip_id'")" t
 
 # The invalid matrix, generated from the catalogue: "CODE<TAB>FIELD<TAB>EVENT".
 "$A" catalogue | jq -r '
@@ -82,6 +97,7 @@ ag_eq "tip contact not in the log" \
   def ev(b): {type: $t.type, subdistrict: "baiyang", body: b} | tojson;
   def set(f; v): ev($ex + {(f): v});
   $t.fields[] | . as $f |
+  if $f.digest then "E_UNKNOWN_KEY\t\($f.name)\t" + set($f.name; "0" * 64) else
   (if $f.required then "E_MISSING\t\($f.name)\t\(ev($ex | del(.[$f.name])))" else empty end),
   ("E_TYPE\t\($f.name)\t" + set($f.name;
       if ($f.kind | IN("int", "number", "str[]")) then "x" elif $f.kind == "bool" then 1 else 7 end)),
@@ -93,7 +109,7 @@ ag_eq "tip contact not in the log" \
    elif $f.kind == "date" then "E_RANGE\t\($f.name)\t" + set($f.name; "2020-02-30")
    elif $f.kind == "str[]" then "E_RANGE\t\($f.name)\t" + set($f.name; [])
    elif $f.kind == "ref" then "E_UNKNOWN_REF\t\($f.name)\t" + set($f.name; "no-such-id")
-   else empty end)' >"$AG_WORK/matrix.tsv"
+   else empty end) end' >"$AG_WORK/matrix.tsv"
 cut -f3 "$AG_WORK/matrix.tsv" | submit "$SUB" --clients 1 >"$AG_WORK/matrix.replies"
 cut -f1,2 "$AG_WORK/matrix.tsv" >"$AG_WORK/matrix.want"
 jq -r '"\(.code)\t\(.field)"' "$AG_WORK/matrix.replies" >"$AG_WORK/matrix.got"
@@ -114,10 +130,53 @@ ag_eq "resubmit: flagged duplicate" "$(jq -r '"\(.duplicate)/\(.ok)"' <<<"$first
 ag_eq "same id, other body: E_ID_CONFLICT" "$(jq -r '"\(.code) \(.field)"' <<<"$other")" "E_ID_CONFLICT id"
 ag_eq "same id, other body: stored once, not overwritten" \
     "$(ag_sql "SELECT count(*) FROM intake.stream_log WHERE msg_id = '$ID' AND position(convert_to('sq1','UTF8') IN body) > 0")" 1
-tip=$(grep '"tip.received"' "$AG_WORK/examples.jsonl" | jq -c --arg id "$tip_id" '. + {id: $id} | .body.contact_phone = "12345678"')
-ag_eq "same tip id, other contact: E_ID_CONFLICT" "$(submit "$SUB" <<<"$tip" | jq -r .code)" E_ID_CONFLICT
+# A tip's contact is part of what a retry must repeat (its digest is in the
+# stored body), and it is stored with the event, in its transaction.
+# Retries must repeat the time too: the CLI fills in the current time when
+# an event has none, so these events carry their own.
+TIPA=8e9f0a1b-2c3d-4e4f-9a5b-6c7d8e9f0a1b
+tip_ev=$(grep '"tip.received"' "$AG_WORK/examples.jsonl" | jq -c --arg id "$TIPA" '. + {id: $id, time: 1575000000000} | del(.body.wants_reward)')
+contact() { ag_sql "SELECT count(*) || ':' || coalesce(string_agg(encode(fields, 'hex'), ''), '') FROM intake.confidential WHERE msg_id = '$1'"; }
+tip_seq=$(submit "$SUB" <<<"$tip_ev" | jq -r .seq)
+contact_before=$(contact "$TIPA")
+ag_eq "tip: one contact row" "${contact_before%%:*}" 1
+ag_eq "same tip, same contact: original ack" "$(submit "$SUB" <<<"$tip_ev" | jq -r '"\(.duplicate) \(.seq)"')" "true $tip_seq"
+ag_eq "same tip id, other contact: E_ID_CONFLICT" \
+    "$(submit "$SUB" <<<"$(jq -c '.body.contact_phone = "12345678"' <<<"$tip_ev")" | jq -r '"\(.code) \(.field)"')" "E_ID_CONFLICT id"
+ag_eq "same tip id, contact removed: E_ID_CONFLICT" \
+    "$(submit "$SUB" <<<"$(jq -c 'del(.body.contact_phone, .body.contact_name)' <<<"$tip_ev")" | jq -r .code)" E_ID_CONFLICT
+ag_eq "tip retries: the stored contact is unchanged" "$(contact "$TIPA")" "$contact_before"
+TIP0=7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a
+tip0_ev=$(jq -c --arg id "$TIP0" '. + {id: $id} | del(.body.contact_phone, .body.contact_name)' <<<"$tip_ev")
+ag_eq "tip without a contact: accepted, no contact row" "$(submit "$SUB" <<<"$tip0_ev" | jq -r .ok) $(contact "$TIP0")" "true 0:"
+ag_eq "same tip id, contact added: E_ID_CONFLICT, still no contact row" \
+    "$(submit "$SUB" <<<"$(jq -c '.body.contact_name = "李女士"' <<<"$tip0_ev")" | jq -r .code) $(contact "$TIP0")" "E_ID_CONFLICT 0:"
+ag_eq "a tip under another event's id: E_ID_CONFLICT, no contact row" \
+    "$(jq -c --arg id "$ID" '. + {id: $id}' <<<"$tip_ev" | submit "$SUB" | jq -r .code) $(contact "$ID")" "E_ID_CONFLICT 0:"
+# A contact store that fails rolls the event back with it.
+FAIL_ID=5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e
+ag_sql "CREATE FUNCTION public.refuse_contact() RETURNS trigger LANGUAGE plpgsql AS
+    \$\$BEGIN IF NEW.msg_id = '$FAIL_ID' THEN RAISE EXCEPTION 'test: contact store fails'; END IF; RETURN NEW; END\$\$;
+    CREATE TRIGGER refuse_contact BEFORE INSERT ON intake.confidential FOR EACH ROW EXECUTE FUNCTION public.refuse_contact()" >/dev/null
+fail_ev=$(jq -c --arg id "$FAIL_ID" '. + {id: $id}' <<<"$tip_ev")
+ag_eq "contact store fails: E_INTERNAL" "$(submit "$SUB" --retries 1 <<<"$fail_ev" | jq -r .code)" E_INTERNAL
+# The CLI retries E_INTERNAL with the same id, pausing 0.2, 0.4, 0.8 ... s,
+# until its budget is spent: four attempts fit in 2.5 s (three on a very
+# slow machine), the fifth would start at 3 s.
+internal() { "$A" query '{"op":"stats"}' --endpoint "$CTL" | jq .internal; }
+internal_before=$(internal)
+ag_eq "CLI: E_INTERNAL reported when the budget is spent" \
+    "$(submit "$SUB" --budget-ms 2500 <<<"$fail_ev" | jq -r .code)" E_INTERNAL
+attempts=$(($(internal) - internal_before))
+ag_check "CLI: E_INTERNAL retried with the same id, paced ($attempts attempts)" \
+    test "$attempts" -ge 3 -a "$attempts" -le 4
+ag_eq "contact store fails: the event is not stored either" \
+    "$(ag_sql "SELECT count(*) FROM intake.stream_log WHERE msg_id = '$FAIL_ID'")/$(contact "$FAIL_ID")" "0/0:"
+ag_sql "DROP TRIGGER refuse_contact ON intake.confidential; DROP FUNCTION public.refuse_contact()" >/dev/null
+ag_eq "after the fault, the same id is stored once with its contact" \
+    "$(submit "$SUB" <<<"$fail_ev" | jq -r '"\(.ok) \(.duplicate)"') $(contact "$FAIL_ID" | cut -d: -f1)" "true false 1"
 
-# 3. raw frames: malformed msgpack, 10 MB, wrong multipart shape.
+# 3. raw frames: malformed msgpack, just over 64 KiB, 10 MB, wrong multipart shape.
 raw() { # MODE: prints the reply payload as text (or "no reply")
     python3 - "$((P + 2))" "$1" <<'PY'
 import socket, struct, sys
@@ -128,34 +187,55 @@ def frame(body, more=False):
     if len(body) > 255:
         return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
     return bytes([flags, len(body)]) + body
-def read(n):
-    buf = b""
+buf = b""
+def take(n):  # exactly n bytes of the server's stream
+    global buf
+    while len(buf) < n:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    out, buf = buf[:n], buf[n:]
+    return out
+def rest():  # whatever the server sends until it is silent or closes
+    global buf
+    out, buf = buf, b""
     try:
-        while len(buf) < n:
+        while len(out) < 200:
             chunk = s.recv(65536)
             if not chunk:
                 break
-            buf += chunk
-    except socket.timeout:
+            out += chunk
+            s.settimeout(0.3)  # the rest of an answer follows at once
+    except (socket.timeout, OSError):
         pass
-    return buf
-# libzmq wants the greetings exchanged before the READY command.
+    return out
+# libzmq wants the greetings exchanged before the READY command; its own
+# READY is read here, so that what follows is only the answer.
 s.sendall(b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x01" + b"NULL".ljust(20, b"\x00") + b"\x00" * 32)
-read(64)
+take(64)
 prop = bytes([11]) + b"Socket-Type" + struct.pack(">I", 6) + b"DEALER"
 s.sendall(bytes([4, 6 + len(prop)]) + b"\x05READY" + prop)
+flags = take(1)[0]
+take(struct.unpack(">Q", take(8))[0] if flags & 2 else take(1)[0])
 if mode == "malformed":
     s.sendall(frame(b"\x87\xc1\xa2id"))
+elif mode == "over":  # above the envelope limit, below the socket's frame limit
+    s.sendall(frame(b"\x81\xa1v" + b"\xc4" * (65536 + 500)))
 elif mode == "big":
-    s.sendall(frame(b"\x81\xa1v" + b"\xc4" * (10 * 1024 * 1024)))
+    try:
+        s.sendall(frame(b"\x81\xa1v" + b"\xc4" * (10 * 1024 * 1024)))
+    except OSError:
+        pass  # ZeroMQ may close the connection while we still send
 else:
     s.sendall(frame(b"part one", True) + frame(b"part two"))
-buf = read(200)
-print(buf.replace(b"\x00", b" ").decode("latin-1") if buf else "no reply")
+out = rest()
+print(out.replace(b"\x00", b" ").decode("latin-1") if out else "no reply")
 PY
 }
 ag_check "malformed msgpack: E_MALFORMED" grep -q E_MALFORMED <<<"$(raw malformed)"
-ag_check "10 MB message: E_TOO_LARGE" grep -q E_TOO_LARGE <<<"$(raw big)"
+ag_check "64.5 KiB message: E_TOO_LARGE" grep -q E_TOO_LARGE <<<"$(raw over)"
+ag_eq "10 MB message: connection dropped, no reply" "$(raw big)" "no reply"
 ag_check "wrong multipart shape: E_MALFORMED" grep -q E_MALFORMED <<<"$(raw multipart)"
 ag_check "wrong shape is logged" grep -q "submit of the wrong shape" "$AG_WORK/intake.log"
 ag_eq "still serving after bad input" "$(head -1 "$AG_WORK/examples.jsonl" | submit "$SUB" | jq -r .ok)" true
@@ -163,15 +243,29 @@ ag_eq "still serving after bad input" "$(head -1 "$AG_WORK/examples.jsonl" | sub
 # 4. PostgreSQL stopped
 if ag_can_crash_pg; then
     ID2=4a1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d
-    down_ev=$(grep '"patrol.check_in"' "$AG_WORK/examples.jsonl" | jq -c --arg id "$ID2" '. + {id: $id}')
+    TIP2=6c7d8e9f-0a1b-4c2d-9e3f-4a5b6c7d8e9f
+    down_ev=$(grep '"patrol.check_in"' "$AG_WORK/examples.jsonl" | jq -c --arg id "$ID2" '. + {id: $id, time: 1575000000000}')
+    tip2_ev=$(jq -c --arg id "$TIP2" '. + {id: $id}' <<<"$tip_ev")
     "$AG_ROOT/tools/pg.sh" stop "$AG_PG_DIR"
     down=$(submit "$SUB" --retries 1 <<<"$down_ev")
+    tip_down=$(submit "$SUB" --retries 1 <<<"$tip2_ev")
+    # The CLI's own retry: the same id again and again, pausing 0.2 s
+    # doubling to 5 s, until the database is back (within its budget).
+    submit "$SUB" --budget-ms 90000 <<<"$down_ev" >"$AG_WORK/retried.json" &
+    cli=$!
+    sleep 2
     "$AG_ROOT/tools/pg.sh" start "$AG_PG_DIR" >/dev/null
     ag_eq "database down: E_UNAVAILABLE, no ack" "$(jq -r '"\(.ok) \(.code)"' <<<"$down")" "false E_UNAVAILABLE"
+    ag_eq "database down, tip: E_UNAVAILABLE" "$(jq -r .code <<<"$tip_down")" E_UNAVAILABLE
+    wait $cli
+    ag_eq "CLI retries until the database is back: stored now" "$(jq -r '"\(.ok) \(.duplicate)"' "$AG_WORK/retried.json")" "true false"
     ag_check "health recovers after the restart" ag_wait_health "$CTL"
+    ag_eq "database down: no orphan contact row" "$(contact "$TIP2")" "0:"
     up=$(submit "$SUB" --retries 10 <<<"$down_ev")
-    ag_eq "retry after restart: stored now" "$(jq -r '"\(.ok) \(.duplicate)"' <<<"$up")" "true false"
+    ag_eq "retry after restart: the original ack" "$(jq -r '"\(.ok) \(.duplicate)"' <<<"$up")" "true true"
     ag_eq "retry after restart: stored once" "$(ag_sql "SELECT count(*) FROM intake.stream_log WHERE msg_id = '$ID2'")" 1
+    ag_eq "tip retried after restart: stored with its contact" \
+        "$(submit "$SUB" <<<"$tip2_ev" | jq -r .ok) $(contact "$TIP2" | cut -d: -f1)" "true 1"
 else
     ag_log "skipping the PostgreSQL restart case (shared server)"
 fi
@@ -201,7 +295,8 @@ while [ "$from" -le "$total" ]; do
 done
 ag_eq "events stream replays 1..N in order" "$(grep -c . <<<"$replayed")/$(sort -n <<<"$replayed" | grep . | diff - <(grep . <<<"$replayed") >/dev/null && echo ordered)" "$total/ordered"
 stats=$("$A" query '{"op":"stats"}' --endpoint "$CTL")
-ag_check "stats op reports counters" jq -e >/dev/null '.ok and .accepted > 3000 and .refused_by_code.E_MISSING > 0' <<<"$stats"
+ag_check "stats op reports counters" jq -e >/dev/null \
+    '.ok and .accepted > 3000 and .refused_by_code.E_MISSING > 0 and .internal >= 1 and .rejected > .refused_by_code.E_MISSING and .duplicates >= 1 and .batches > 0' <<<"$stats"
 
 # 6. two subdistricts side by side
 shanhe='{"type":"patrol.check_in","subdistrict":"shanhe","body":{"squad":"sq1","grid":"shangcun-g01","group":"patrol-shangcun","headcount":2}}'
@@ -233,6 +328,19 @@ EOF
 intake_config "$AG_WORK/open.yaml" "$P" "    insecure: false"
 ag_check "no secret key, not insecure: refuses to start" \
     bash -c "! '$AG_BIN/airguard-intake' --config '$AG_WORK/open.yaml' 2>'$AG_WORK/open.log' && grep -q 'insecure: true' '$AG_WORK/open.log'"
+refuses() { # NAME CONFIG EXPECTED-TEXT: the service must not start
+    ag_check "$1" bash -c "! '$AG_BIN/airguard-intake' --config '$2' 2>'$2.log' && grep -q '$3' '$2.log'"
+}
+intake_config "$AG_WORK/public.yaml" "$P" "    insecure: true"
+sed -i "s#submit: tcp://127.0.0.1:#submit: tcp://0.0.0.0:#" "$AG_WORK/public.yaml"
+refuses "insecure on a public endpoint: refuses to start" "$AG_WORK/public.yaml" "only allowed on a loopback"
+intake_config "$AG_WORK/insecure-list.yaml" "$P" "    insecure: true
+    allow_list: $AG_WORK/clients.yaml"
+refuses "insecure with an allow-list: refuses to start" "$AG_WORK/insecure-list.yaml" "needs CURVE"
+sed 's/source: patrol-app/source: "patrol app"/' "$AG_WORK/clients.yaml" >"$AG_WORK/bad-clients.yaml"
+intake_config "$AG_WORK/bad-list.yaml" "$P" "    secret_key_file: $K/server.key
+    allow_list: $AG_WORK/bad-clients.yaml"
+refuses "allow-list with an invalid source name: refuses to start" "$AG_WORK/bad-list.yaml" "patrol app"
 intake_config "$AG_WORK/curve.yaml" "$P" "    secret_key_file: $K/server.key
     allow_list: $AG_WORK/clients.yaml"
 ag_start curve "$AG_BIN/airguard-intake" --config "$AG_WORK/curve.yaml"

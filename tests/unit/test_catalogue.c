@@ -3,8 +3,11 @@
  * for every field of every type (generated from the table, so a new type is
  * covered the day it is added) a missing required field, a wrong type and
  * out-of-range values are refused with the right code and field name. Then
- * the rules, place agreement, unknown keys and string hygiene. Runs from
- * the repository root. */
+ * the rules, place agreement (communities, grids, key areas, checkpoints),
+ * unknown keys, string hygiene (UTF-8, control and invisible characters,
+ * CRLF in text), uuid normalisation, and the stored form of a body with
+ * confidential fields replaced by their digest. Runs from the repository
+ * root. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -126,6 +129,7 @@ static void test_table_is_consistent(void)
             CHECKF((*p >= 'a' && *p <= 'z') || *p == '_' || *p == '.', "%s: bad type charset",
                    t->name);
         CHECKF(t->n_fields > 0 && t->n_fields <= 32 && t->summary && t->example, "%s", t->name);
+        int confidential = 0, digests = 0;
         for (size_t f = 0; f < t->n_fields; f++) {
             const catalogue_field_t *fd = &t->fields[f];
             CHECKF(catalogue_field(t, fd->name) == fd, "%s.%s duplicated", t->name, fd->name);
@@ -135,7 +139,14 @@ static void test_table_is_consistent(void)
                    t->name, fd->name);
             CHECKF(fd->kind != CAT_REF || fd->ref != CAT_REF_NONE, "%s.%s no ref", t->name,
                    fd->name);
+            CHECKF(!(fd->flags & (CAT_F_CONFIDENTIAL | CAT_F_DIGEST)) || !fd->required,
+                   "%s.%s: confidential and digest fields are optional", t->name, fd->name);
+            confidential += (fd->flags & CAT_F_CONFIDENTIAL) != 0;
+            digests += (fd->flags & CAT_F_DIGEST) != 0;
         }
+        /* intake needs exactly one place to put the digest of the contact */
+        CHECKF(digests == (confidential > 0 ? 1 : 0), "%s: %d digest fields for %d confidential",
+               t->name, digests, confidential);
         for (size_t r = 0; r < t->n_rules; r++) {
             const catalogue_rule_t *rule = &t->rules[r];
             if (rule->kind == CAT_RULE_ANY_OF)
@@ -150,6 +161,7 @@ static void test_table_is_consistent(void)
     }
     CHECK(catalogue_find("no.such_type") == NULL && catalogue_find(NULL) == NULL);
     CHECK(!strcmp(catalogue_status_code(CATALOGUE_E_UNKNOWN_REF), "E_UNKNOWN_REF"));
+    CHECK(!strcmp(catalogue_status_code((catalogue_status_t)99), "E_INTERNAL"));
 }
 
 static void test_every_example_is_accepted(void)
@@ -187,6 +199,10 @@ static void test_wrong_types(void)
         for (size_t f = 0; f < t->n_fields; f++) {
             const catalogue_field_t *fd = &t->fields[f];
             const char *wrong;
+            if (fd->flags & CAT_F_DIGEST) { /* never submitted: test_stored_form */
+                expect(t, fd->name, "7", CATALOGUE_E_UNKNOWN_KEY, fd->name);
+                continue;
+            }
             switch (fd->kind) {
             case CAT_INT:
                 wrong = "\"7\"";
@@ -218,6 +234,8 @@ static void test_out_of_range(void)
             const catalogue_field_t *fd = &t->fields[f];
             const char *name = fd->name;
             char *s;
+            if (fd->flags & CAT_F_DIGEST)
+                continue;
             switch (fd->kind) {
             case CAT_INT:
                 snprintf(num, sizeof num, "%" PRId64, fd->max + 1);
@@ -335,6 +353,55 @@ static void test_places_must_agree(void)
     expect(in, "group", "\"coordination\"", CATALOGUE_OK, "");
     const catalogue_type_t *visit = catalogue_find("patrol.route_visit");
     expect(visit, "school", "\"xinhua-primary\"", CATALOGUE_E_REF_MISMATCH, "school");
+    /* Key areas: a grid outside the grids the seed lists for the area, a
+     * checkpoint of another key area of the same community. */
+    expect(fw, "key_area", "\"baima-old-street\"", CATALOGUE_E_REF_MISMATCH, "key_area");
+    const catalogue_type_t *spot = catalogue_find("supervision.spot_check");
+    expect(spot, "grid", "\"baima-g01\"", CATALOGUE_OK, ""); /* a grave site lists no grids */
+    body_t b;
+    char field[64];
+    err_t err;
+    static const struct {
+        const char *body, *field; /* field "" when the places agree */
+    } cases[] = {
+        {"{\"grid\":\"baima-g03\",\"key_area\":\"baima-old-street\"}", ""},
+        {"{\"grid\":\"baima-g04\",\"key_area\":\"baima-old-street\"}", ""},
+        {"{\"grid\":\"baima-g02\",\"key_area\":\"baima-old-street\"}", "key_area"},
+        {"{\"key_area\":\"baima-old-street\",\"compound\":\"baima-binhe\"}", "compound"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        body_from_json(&b, cases[i].body);
+        catalogue_status_t st =
+            catalogue_check(smoke, &b.u.data, baiyang, field, sizeof field, &err);
+        CHECKF(cases[i].field[0] ? st == CATALOGUE_E_REF_MISMATCH && !strcmp(field, cases[i].field)
+                                 : st == CATALOGUE_OK,
+               "case %zu: %s '%s' %s", i, catalogue_status_code(st), field, err.msg);
+        body_free(&b);
+    }
+    static const char *const spots[][2] = {
+        {"\"sanitation-centre\"", "\"sansuo-liangdui-cp\""},
+        {"\"sansuo-liangdui\"", "\"sansuo-liangdui-cp\""},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"inspector\":\"li-li\",\"community\":\"fengyi\",\"key_area\":%s,"
+                 "\"checkpoint\":%s,\"target\":\"checkpoint_post\",\"result\":\"pass\"}",
+                 spots[i][0], spots[i][1]);
+        body_from_json(&b, json);
+        catalogue_status_t st =
+            catalogue_check(spot, &b.u.data, baiyang, field, sizeof field, &err);
+        CHECKF(i == 0 ? st == CATALOGUE_E_REF_MISMATCH && !strcmp(field, "checkpoint") &&
+                            CONTAINS(err.msg, "sanitation-centre")
+                      : st == CATALOGUE_OK,
+               "spot %zu: %s '%s' %s", i, catalogue_status_code(st), field, err.msg);
+        body_free(&b);
+    }
+    /* a checkpoint stands for its key area's grids too */
+    body_from_json(&b, "{\"squad\":\"s\",\"grid\":\"baima-g01\",\"checkpoint\":\"hejiaping-cp\","
+                       "\"finding\":\"all_clear\"}");
+    CHECK(catalogue_check(visit, &b.u.data, baiyang, field, sizeof field, &err) == CATALOGUE_OK);
+    body_free(&b);
 }
 
 static void test_strings(void)
@@ -374,6 +441,146 @@ static void test_strings(void)
         msgpack_unpacked_destroy(&u);
         msgpack_sbuffer_destroy(&sb);
     }
+}
+
+/* C1 controls and the invisible direction / separator marks are refused in
+ * every string kind; text takes CRLF but not a lone CR. */
+static void test_invisible_characters(void)
+{
+    static const char *const bad[] = {
+        "\"a\\u0085b\"", /* NEL, C1 */
+        "\"a\\u009fb\"", /* C1 */
+        "\"a\\u2028b\"", /* line separator */
+        "\"a\\u2029b\"", /* paragraph separator */
+        "\"a\\u200eb\"", /* LRM */
+        "\"a\\u200fb\"", /* RLM */
+        "\"a\\u202eb\"", /* RLO: "Trojan Source" */
+        "\"a\\u202ab\"", /* LRE */
+        "\"a\\u2066b\"", /* LRI */
+        "\"a\\u2069b\"", /* PDI */
+        "\"a\\u007fb\"", /* DEL */
+    };
+    const catalogue_type_t *fw = catalogue_find("report.fireworks_set_off");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        expect(fw, "address", bad[i], CATALOGUE_E_RANGE, "address");         /* str */
+        expect(fw, "description", bad[i], CATALOGUE_E_RANGE, "description"); /* text */
+        char list[64];
+        snprintf(list, sizeof list, "[%s]", bad[i]);
+        expect(fw, "evidence", list, CATALOGUE_E_RANGE, "evidence"); /* str[] */
+    }
+    /* neighbours of the refused ranges pass */
+    expect(fw, "address", "\"\\u00a0\\u00e9\\u2027\\u202f\\u2065\\u206a\\u200d\"", CATALOGUE_OK,
+           "");
+    expect(fw, "description", "\"第一行\\r\\n第二行\\n\"", CATALOGUE_OK, "");
+    expect(fw, "description", "\"over\\rwrite\"", CATALOGUE_E_RANGE, "description");
+    expect(fw, "description", "\"ends in CR\\r\"", CATALOGUE_E_RANGE, "description");
+    expect(fw, "address", "\"a\\r\\nb\"", CATALOGUE_E_RANGE, "address");
+}
+
+/* uuids in either case are accepted, and normalised to lower case. */
+static void test_uuid_case(void)
+{
+    const catalogue_type_t *ack = catalogue_find("task.acknowledged");
+    body_t b;
+    char field[64];
+    err_t err;
+    body_from_json(&b, "{\"task\":\"5D0C3A8E-2F4B-4C1D-9E8F-0A1B2C3D4E5F\",\"by\":\"X-1\"}");
+    CHECK(catalogue_check(ack, &b.u.data, baiyang, field, sizeof field, &err) == CATALOGUE_OK);
+    catalogue_normalise(ack, &b.u.data);
+    CHECK(mp_str_eq(mp_get(&b.u.data, "task"), "5d0c3a8e-2f4b-4c1d-9e8f-0a1b2c3d4e5f"));
+    CHECK(mp_str_eq(mp_get(&b.u.data, "by"), "X-1")); /* other fields untouched */
+    body_free(&b);
+}
+
+#define TEST_DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* The stored form of t's example: confidential fields left out and, when
+ * there were any, the digest field (with value digest_json) appended. */
+static void body_stored(body_t *b, const catalogue_type_t *t, const char *digest_json)
+{
+    body_t ex;
+    body_from_json(&ex, t->example);
+    const msgpack_object *m = &ex.u.data;
+    const char *digest = NULL;
+    uint32_t kept = 0;
+    for (size_t f = 0; f < t->n_fields; f++)
+        if (t->fields[f].flags & CAT_F_DIGEST)
+            digest = t->fields[f].name;
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const catalogue_field_t *fd = NULL;
+        for (size_t f = 0; f < t->n_fields && !fd; f++)
+            if (mp_str_eq(&m->via.map.ptr[i].key, t->fields[f].name))
+                fd = &t->fields[f];
+        kept += !(fd && (fd->flags & CAT_F_CONFIDENTIAL));
+    }
+    bool add = kept < m->via.map.size && digest;
+    msgpack_sbuffer_init(&b->sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b->sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, kept + (add ? 1 : 0));
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const catalogue_field_t *fd = NULL;
+        for (size_t f = 0; f < t->n_fields && !fd; f++)
+            if (mp_str_eq(&m->via.map.ptr[i].key, t->fields[f].name))
+                fd = &t->fields[f];
+        if (fd && (fd->flags & CAT_F_CONFIDENTIAL))
+            continue;
+        msgpack_pack_object(&pk, m->via.map.ptr[i].key);
+        msgpack_pack_object(&pk, m->via.map.ptr[i].val);
+    }
+    if (add) {
+        msgpack_pack_str_with_body(&pk, digest, strlen(digest));
+        pack_json(&pk, digest_json);
+    }
+    body_free(&ex);
+    body_unpack(b);
+}
+
+/* Checks the stored form of t's example with the digest digest_json. */
+static void expect_stored(const catalogue_type_t *t, const char *digest_json,
+                          catalogue_status_t want, const char *want_field)
+{
+    body_t b;
+    char field[64];
+    err_t err;
+    body_stored(&b, t, digest_json);
+    catalogue_status_t st = catalogue_check_stored(t, &b.u.data, field, sizeof field, &err);
+    CHECKF(st == want && !strcmp(field, want_field), "%s stored, digest %s: got %s '%s' (%s)",
+           t->name, digest_json, catalogue_status_code(st), field, err.msg);
+    body_free(&b);
+}
+
+/* The stored form: confidential fields out, the digest in; what a client
+ * submits is the other way round. */
+static void test_stored_form(void)
+{
+    for (size_t i = 0; i < catalogue_count(); i++)
+        expect_stored(catalogue_at(i), "\"" TEST_DIGEST "\"", CATALOGUE_OK, "");
+    const catalogue_type_t *tip = catalogue_find("tip.received");
+    expect_stored(tip, "7", CATALOGUE_E_TYPE, "contact_digest");
+    expect_stored(tip, "\"0123\"", CATALOGUE_E_RANGE, "contact_digest");
+    expect_stored(tip, "\"" TEST_DIGEST "0\"", CATALOGUE_E_RANGE, "contact_digest");
+    expect_stored(tip, "\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"",
+                  CATALOGUE_E_RANGE, "contact_digest");
+    /* As submitted the digest is not the client's to send; as stored the
+     * contact is never there. */
+    expect(tip, "contact_digest", "\"" TEST_DIGEST "\"", CATALOGUE_E_UNKNOWN_KEY, "contact_digest");
+    body_t b;
+    char field[64];
+    err_t err;
+    body_from_json(&b, tip->example);
+    CHECK(catalogue_check_stored(tip, &b.u.data, field, sizeof field, &err) ==
+              CATALOGUE_E_UNKNOWN_KEY &&
+          !strcmp(field, "contact_name") && CONTAINS(err.msg, "confidential"));
+    body_free(&b);
+    /* wants_reward needs contact_phone when submitted; stored, the phone is
+     * gone and the rule is not checked again. */
+    body_from_json(&b, "{\"ban\":\"no_fireworks\",\"address\":\"x\",\"description\":\"y\","
+                       "\"wants_reward\":true}");
+    CHECK(catalogue_check(tip, &b.u.data, baiyang, field, sizeof field, &err) ==
+          CATALOGUE_E_MISSING);
+    CHECK(catalogue_check_stored(tip, &b.u.data, field, sizeof field, &err) == CATALOGUE_OK);
+    body_free(&b);
 }
 
 static void test_body_shape(void)
@@ -448,6 +655,9 @@ int main(void)
     RUN(test_rules);
     RUN(test_places_must_agree);
     RUN(test_strings);
+    RUN(test_invisible_characters);
+    RUN(test_uuid_case);
+    RUN(test_stored_form);
     RUN(test_body_shape);
     RUN(test_two_subdistricts);
     campaign_destroy(&baiyang);
