@@ -1,12 +1,14 @@
 /* airguard.c - the operator's command-line tool.
  *
  *   airguard health  [--service S | --endpoint E]   is the service up and its database reachable?
+ *   airguard ping    [--service S | --endpoint E]   does it answer at all?
  *   airguard version [--service S | --endpoint E]
  *   airguard streams [--service S | --endpoint E]   produced heads and consumed positions
  *   airguard query JSON [--service S | --endpoint E] any read-only control request
  *   airguard submit [FILE|-] [--endpoint E] [--clients N]
  *                   [--server-key Z85|--server-key-file F] [--key-file F]
- *                   events as JSON (one object, an array, or one object per line);
+ *                   events as JSON (one object, an array, or one object per line)
+ *                   or YAML (one mapping, or a sequence of them);
  *                   missing v/id/time/source are filled in; prints one reply per event;
  *                   with a server key the connection uses CURVE (the key file holds
  *                   this client's secret key)
@@ -36,6 +38,7 @@
 #include "catalogue.h"
 #include "envelope.h"
 #include "mpjson.h"
+#include "yamlpack.h"
 #include "../services/intake/intake.h"
 
 #define MAX_CLIENTS 64
@@ -77,13 +80,15 @@ static void s_usage(FILE *out)
     fputs(
         "usage: airguard COMMAND [options]\n"
         "  health  [--service S | --endpoint E]   service and database health\n"
+        "  ping    [--service S | --endpoint E]   does the service answer at all?\n"
         "  version [--service S | --endpoint E]\n"
         "  streams [--service S | --endpoint E]   stream positions\n"
         "  query JSON [--service S | --endpoint E] send a control request, e.g. "
         "'{\"op\":\"health\"}'\n"
         "  submit [FILE|-] [--endpoint E] [--clients N]\n"
         "         [--server-key Z85 | --server-key-file F] [--key-file F]\n"
-        "                                         submit events written as JSON; with a server\n"
+        "                                         submit events written as JSON or YAML; with a "
+        "server\n"
         "                                         key over CURVE, authenticated by the secret key\n"
         "                                         in --key-file ($AIRGUARD_SERVER_KEY,\n"
         "                                         $AIRGUARD_KEY_FILE)\n"
@@ -293,8 +298,17 @@ static int s_load_events(const char *text, size_t len, msgpack_sbuffer **events,
     int rc = -1;
     *events = NULL;
     *n = 0;
-    /* Try one JSON value first; fall back to one value per line. */
-    if (mpjson_parse(text, len, &pk, &err) != 0) {
+    /* JSON starts with { or [; anything else is read as YAML. */
+    size_t lead = 0;
+    while (lead < len && strchr(" \t\r\n", text[lead]))
+        lead++;
+    if (lead < len && text[lead] != '{' && text[lead] != '[') {
+        if (yamlpack_parse("input", text, len, &pk, &err) != 0) {
+            fprintf(stderr, "airguard: %s\n", err.msg);
+            goto out;
+        }
+    } else if (mpjson_parse(text, len, &pk, &err) != 0) {
+        /* Not one JSON value: one value per line. */
         msgpack_sbuffer_clear(&all);
         size_t count = 0;
         msgpack_sbuffer lines;
@@ -824,6 +838,8 @@ int main(int argc, char **argv)
             o.endpoint = getenv("AIRGUARD_ENDPOINT") ? getenv("AIRGUARD_ENDPOINT")
                                                      : s_service_endpoint("intake");
         char req[64];
+        if (!strcmp(cmd, "ping"))
+            cmd = "version"; /* any answer at all means the service is alive */
         if (!strcmp(cmd, "health") || !strcmp(cmd, "version") || !strcmp(cmd, "streams")) {
             snprintf(req, sizeof req, "{\"op\":\"%s\"}", cmd);
             rc = s_control(ctx, &o, req);

@@ -20,6 +20,7 @@
 #include "intake.h"
 #include "log.h"
 #include "service.h"
+#include "sockopt.h"
 #include "zap.h"
 
 typedef struct intake {
@@ -206,7 +207,7 @@ static int s_open(intake_t *self, err_t *err)
         s_setopt(r, ZMQ_SNDHWM, "SNDHWM", &hwm, sizeof hwm, err) != 0 ||
         s_setopt(r, ZMQ_RCVHWM, "RCVHWM", &hwm, sizeof hwm, err) != 0)
         goto out;
-    if (ingest_socket_options(self->router) != 0) {
+    if (ingest_socket_options(self->router) != 0 || sockopt_liveness(self->router) != 0) {
         err_set(err, "submit socket: cannot set the ingest options: %s", zmq_strerror(zmq_errno()));
         goto out;
     }

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "mpjson.h"
 #include "streamwire.h"
+#include "yamlpack.h"
 
 static const char s_id[] = "0b9e8a52-9d1c-4d8e-a0c5-6f1e2d3c4b5a";
 
@@ -265,6 +266,45 @@ static void test_log_line_is_json(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_yaml_events(void)
+{
+    const char *yaml = "# a tip, as an operator writes it\n"
+                       "type: tip.received\n"
+                       "subdistrict: baiyang\n"
+                       "body:\n"
+                       "  community: baima\n"
+                       "  text: \"有人在坟地烧纸\"\n"
+                       "  count: 3\n"
+                       "  ratio: 0.5\n"
+                       "  rewarded: true\n"
+                       "  phone: '13800000000'\n"
+                       "  nothing: ~\n"
+                       "  list: [1, two]\n";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    err_t err;
+    CHECKF(yamlpack_parse("t.yaml", yaml, strlen(yaml), &pk, &err) == 0, "%s", err.msg);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    char out[512];
+    s_to_json(&u.data, out, sizeof out);
+    CHECKF(strcmp(out, "{\"type\":\"tip.received\",\"subdistrict\":\"baiyang\",\"body\":"
+                       "{\"community\":\"baima\",\"text\":\"有人在坟地烧纸\",\"count\":3,"
+                       "\"ratio\":0.5,\"rewarded\":true,\"phone\":\"13800000000\","
+                       "\"nothing\":null,\"list\":[1,\"two\"]}}") == 0,
+           "%s", out);
+    msgpack_unpacked_destroy(&u);
+    /* A syntax error names the input and the line. */
+    const char *bad = "type: x\nbody: [1, 2\n";
+    msgpack_sbuffer_clear(&sb);
+    CHECK(yamlpack_parse("t.yaml", bad, strlen(bad), &pk, &err) != 0 &&
+          CONTAINS(err.msg, "t.yaml:"));
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     RUN(test_data_frame_round_trip);
@@ -276,5 +316,6 @@ int main(void)
     RUN(test_manual_clock);
     RUN(test_clock_from_env);
     RUN(test_log_line_is_json);
+    RUN(test_yaml_events);
     return check_summary();
 }
