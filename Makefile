@@ -141,3 +141,10 @@ $(B)/tests/%: $(B)/obj/tests/bench/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
 	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# The docker-compose stack, built and tested for real on this machine (as
+# root: it may install docker.io, start dockerd and debootstrap the base
+# image); see deploy/compose-test.sh and docs/deploy.md.
+.PHONY: compose-test
+compose-test:
+	@deploy/compose-test.sh
