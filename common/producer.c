@@ -163,6 +163,21 @@ static unsigned char *s_array_header(unsigned char *w, int32_t oid, size_t n)
     return w + 20;
 }
 
+/* Writes the types (bodies when of_msg) of recs as a binary array. */
+static unsigned char *s_array_of_bytes(unsigned char *w, int32_t oid, const stream_record_t *recs,
+                                       size_t n, int of_msg)
+{
+    w = s_array_header(w, oid, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *bytes = of_msg ? recs[i].msg : recs[i].type;
+        size_t len = of_msg ? recs[i].msg_len : recs[i].type_len;
+        db_put_int32(w, (int32_t)len);
+        memcpy(w + 4, bytes, len);
+        w += 4 + len;
+    }
+    return w;
+}
+
 /* Builds the ids, types and bodies of recs as three binary arrays in
  * p->buf; offsets[] and lengths[] locate them. */
 static int s_build_arrays(producer_t *p, const stream_record_t *recs, size_t n, size_t offsets[3],
@@ -187,19 +202,9 @@ static int s_build_arrays(producer_t *p, const stream_record_t *recs, size_t n, 
         w += 20;
     }
     offsets[1] = (size_t)(w - p->buf);
-    w = s_array_header(w, OID_TEXT, n);
-    for (size_t i = 0; i < n; i++) {
-        db_put_int32(w, (int32_t)recs[i].type_len);
-        memcpy(w + 4, recs[i].type, recs[i].type_len);
-        w += 4 + recs[i].type_len;
-    }
+    w = s_array_of_bytes(w, OID_TEXT, recs, n, 0);
     offsets[2] = (size_t)(w - p->buf);
-    w = s_array_header(w, OID_BYTEA, n);
-    for (size_t i = 0; i < n; i++) {
-        db_put_int32(w, (int32_t)recs[i].msg_len);
-        memcpy(w + 4, recs[i].msg, recs[i].msg_len);
-        w += 4 + recs[i].msg_len;
-    }
+    w = s_array_of_bytes(w, OID_BYTEA, recs, n, 1);
     lengths[0] = offsets[1] - offsets[0];
     lengths[1] = offsets[2] - offsets[1];
     lengths[2] = (size_t)(w - p->buf) - offsets[2];
