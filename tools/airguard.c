@@ -36,6 +36,7 @@
 #include <zmq.h>
 
 #include "catalogue.h"
+#include "campaign.h"
 #include "envelope.h"
 #include "mpjson.h"
 #include "yamlpack.h"
@@ -93,6 +94,7 @@ static void s_usage(FILE *out)
         "                                         in --key-file ($AIRGUARD_SERVER_KEY,\n"
         "                                         $AIRGUARD_KEY_FILE)\n"
         "  keygen [--out PREFIX]                  make a CURVE key pair (PREFIX.key, PREFIX.pub)\n"
+        "  check-campaign FILE                    validate a campaign file as intake will\n"
         "  catalogue [TYPE] [--examples | --markdown]\n"
         "                                         print the event catalogue as JSON lines, one\n"
         "                                         complete example event per type, or the type\n"
@@ -740,6 +742,27 @@ static int s_catalogue(const char *type, cat_out_t out)
     return 0;
 }
 
+/* Validates one campaign file the way intake will at start, so an operator
+ * can check an edit before restarting anything. */
+static int s_check_campaign(const char *path)
+{
+    if (!path) {
+        fprintf(stderr, "airguard: check-campaign needs a FILE\n");
+        return 2;
+    }
+    err_t err;
+    campaign_t *c = campaign_load(path, &err);
+    if (!c) {
+        fprintf(stderr, "airguard: %s\n", err.msg);
+        return 1;
+    }
+    printf("{\"ok\":true,\"subdistrict\":\"%s\",\"communities\":%zu,\"grids\":%zu,"
+           "\"key_areas\":%zu}\n",
+           campaign_subdistrict(c), c->n_communities, c->n_grids, c->n_key_areas);
+    campaign_destroy(&c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -812,6 +835,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "keygen"))
         return s_keygen(out);
+    if (!strcmp(cmd, "check-campaign"))
+        return s_check_campaign(positional);
     if (!strcmp(cmd, "catalogue"))
         return s_catalogue(positional, examples   ? CAT_OUT_EXAMPLES
                                        : markdown ? CAT_OUT_MARKDOWN

@@ -74,6 +74,17 @@ ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_check "intake starts (insecure test config)" ag_wait_health "$CTL"
 ag_check "intake logs the insecure warning" grep -q INSECURE "$AG_WORK/intake.log"
 
+# 0b. an operator checks a campaign file before restarting intake
+ag_eq "check-campaign accepts the Baiyang seed" \
+    "$("$A" check-campaign "$AG_ROOT/seeds/baiyang-2019.yaml" | jq -r .subdistrict)" baiyang
+sed 's/^subdistrict:/subdistrict:\n  bogus: 1/' "$AG_ROOT/seeds/demo-shanhe.yaml" >"$AG_WORK/broken.yaml"
+check_broken() { # fails, and names the file, the line and the key
+    local out
+    out=$("$A" check-campaign "$AG_WORK/broken.yaml" 2>&1) && return 1
+    grep -q "broken.yaml:11: unknown key 'bogus'" <<<"$out"
+}
+ag_check "check-campaign names file and line of a mistake" check_broken
+
 # 1. examples
 "$A" catalogue --examples >"$AG_WORK/examples.jsonl"
 ntypes=$(wc -l <"$AG_WORK/examples.jsonl")
