@@ -48,7 +48,17 @@ void control_pack_str(msgpack_packer *pk, const char *s)
 void control_pack_error(msgpack_packer *pk, const char *code, const char *field,
                         const char *message)
 {
-    msgpack_pack_map(pk, field ? 4 : 3);
+    control_pack_error_id(pk, code, field, message, NULL);
+}
+
+void control_pack_error_id(msgpack_packer *pk, const char *code, const char *field,
+                           const char *message, const char *id)
+{
+    msgpack_pack_map(pk, 3 + (field != NULL) + (id != NULL));
+    if (id) {
+        control_pack_str(pk, "id");
+        control_pack_str(pk, id);
+    }
     control_pack_str(pk, "ok");
     msgpack_pack_false(pk);
     control_pack_str(pk, "code");

@@ -368,7 +368,7 @@ static void s_reply_error(ingest_server_t *self, slot_t *slot, const char *code,
     msgpack_sbuffer_clear(&self->reply);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &self->reply, msgpack_sbuffer_write);
-    control_pack_error(&pk, code, field, text);
+    control_pack_error_id(&pk, code, field, text, slot->id[0] ? slot->id : NULL);
     s_reply(self, slot);
 }
 
@@ -418,6 +418,7 @@ static int s_read_request(ingest_server_t *self, slot_t *slot, zmq_msg_t *payloa
     zmq_msg_t frame;
     int nframes = 0, more = 1, overflow = 0;
     slot->nroute = 0;
+    slot->id[0] = '\0';
     zmq_msg_init(payload);
     while (more) {
         zmq_msg_init(&frame);
@@ -506,6 +507,7 @@ static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
     ingest_item_t *item = &self->items[index];
     err_t err;
     char field_buf[64];
+    slot->id[0] = '\0';
     envelope_status_t st =
         envelope_decode(&self->env, zmq_msg_data(payload), zmq_msg_size(payload), &err);
     if (st != ENVELOPE_OK) {
@@ -514,6 +516,8 @@ static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
                       s_field_of(err.msg, field_buf, sizeof field_buf), err.msg);
         return -1;
     }
+    /* From here on every answer names the message it is about. */
+    memcpy(slot->id, self->env.id, sizeof slot->id);
     const char *code = "E_INTERNAL", *field = NULL;
     const char *user_id = zmq_msg_gets(payload, "User-Id");
     int verdict = self->validate

@@ -57,6 +57,11 @@ void control_add_consumer(control_t *ctl, consumer_t *c);
 void control_pack_error(msgpack_packer *pk, const char *code, const char *field,
                         const char *message);
 
+/* The same, with "id": the id of the message the error is about (for
+ * clients with several requests in flight); NULL leaves it out. */
+void control_pack_error_id(msgpack_packer *pk, const char *code, const char *field,
+                           const char *message, const char *id);
+
 /* Packs a NUL-terminated string (a convenience for handlers). */
 void control_pack_str(msgpack_packer *pk, const char *s);
 

@@ -112,6 +112,12 @@ ag_eq "tip contact not in the log" \
 ag_eq "tip carries the contact's digest instead" \
     "$(ag_sql "SELECT position(convert_to('contact_digest', 'UTF8') IN body) > 0 FROM intake.stream_log WHERE msg_id = '$tip_id'")" t
 
+# A refused event's reply names its id, so pipelining clients can match it.
+refused=$(jq -c 'select(.type == "task.acknowledged") | .id = "0b9e8a52-9d1c-4d8e-a0c5-6f1e2d3c4b5a" | del(.body.by)' \
+    "$AG_WORK/examples.jsonl" | submit "$SUB" --clients 1)
+ag_eq "a refusal names the message's id" "$(jq -r '.code + " " + .id' <<<"$refused")" \
+    "E_MISSING 0b9e8a52-9d1c-4d8e-a0c5-6f1e2d3c4b5a"
+
 # The invalid matrix, generated from the catalogue: "CODE<TAB>FIELD<TAB>EVENT".
 stored_before_matrix=$(count_log)
 "$A" catalogue | jq -r '
