@@ -28,7 +28,10 @@ export AIRGUARD_LOG_LEVEL=${AIRGUARD_LOG_LEVEL:-info}
 mkdir -p "$AG_ROOT/var/test"
 AG_WORK=$(mktemp -d "$AG_ROOT/var/test/$(basename "$0" .sh).XXXXXX")
 # A base port per script run, so parallel runs on one machine do not collide.
-AG_PORT=$((20000 + (RANDOM % 400) * 100))
+# Below the kernel's ephemeral range (32768 and up): a port there can be
+# taken by any outgoing connection, and a client connecting to a port in it
+# that nobody listens on can even end up connected to itself.
+AG_PORT=$((20000 + (RANDOM % 120) * 100))
 
 ag_log() { printf '# %s\n' "$*" >&2; }
 

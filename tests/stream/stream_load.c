@@ -1,6 +1,7 @@
 /* stream_load.c - a load generator that behaves like a well-written client
  * of the submit protocol: K concurrent clients (one DEALER socket each, one
- * request in flight each), every message with a fresh UUID that is reused
+ * request in flight each, or --inflight N pipelined requests matched to
+ * their replies by message id), every message with a fresh UUID that is reused
  * for every retry of that message (after a timeout, Lazy Pirate style, the
  * socket is replaced; after E_UNAVAILABLE it waits and resends). It writes
  * every acknowledged message to --out as "id key stream seq duplicate", so
@@ -11,6 +12,7 @@
  *               [--rate 2000] [--out acks.txt] [--type count] [--keys 50]
  *               [--poison-every N] [--timeout-ms 2000] [--deadline-s 300]
  *               [--subdistrict baiyang] [--body-json JSON] [--source NAME]
+ *               [--inflight N]
  *
  * --body-json sends that body (a JSON object, e.g. an example from
  * `airguard catalogue --examples`) with --type instead of the test body
@@ -29,9 +31,11 @@
 
 #define MAX_CLIENTS 256
 
+/* One request slot. A client (socket) has --inflight slots; replies are
+ * matched to slots by the message id they name. */
 typedef struct client {
-    void *sock; /* DEALER; replaced after a timeout */
-    long msg;   /* index of the message in flight, -1 when idle */
+    int sock_index; /* which client socket carries it */
+    long msg;       /* index of the message in flight, -1 when idle */
     char id[ENVELOPE_ID_LEN + 1];
     int64_t sent_us;     /* first send of this message, for latency */
     int64_t deadline_ms; /* give up waiting for this attempt */
@@ -42,7 +46,7 @@ typedef struct client {
 typedef struct options {
     const char *endpoint, *out, *type, *subdistrict, *body_json, *source;
     long count, rate, poison_every, keys;
-    int clients, timeout_ms, deadline_s;
+    int clients, inflight, timeout_ms, deadline_s;
 } options_t;
 
 static int64_t s_now_us(void)
@@ -121,6 +125,7 @@ static int s_parse(int argc, char **argv, options_t *o)
                      .count = 1000,
                      .keys = 50,
                      .clients = 8,
+                     .inflight = 1,
                      .timeout_ms = 2000,
                      .deadline_s = 300};
     for (int i = 1; i < argc; i++) {
@@ -150,6 +155,8 @@ static int s_parse(int argc, char **argv, options_t *o)
             o->poison_every = atol(v);
         else if (!strcmp(a, "--clients"))
             o->clients = atoi(v);
+        else if (!strcmp(a, "--inflight"))
+            o->inflight = atoi(v);
         else if (!strcmp(a, "--timeout-ms"))
             o->timeout_ms = atoi(v);
         else if (!strcmp(a, "--deadline-s"))
@@ -157,49 +164,68 @@ static int s_parse(int argc, char **argv, options_t *o)
         else
             return -1;
     }
-    if (o->clients < 1 || o->clients > MAX_CLIENTS || o->count < 0 || o->keys < 1)
+    if (o->clients < 1 || o->clients > MAX_CLIENTS || o->count < 0 || o->keys < 1 ||
+        o->inflight < 1 || o->inflight > 64)
         return -1;
     return 0;
 }
 
-/* Reads one reply on c; returns 1 acked, 0 retry later, -1 rejected. */
-static int s_handle_reply(client_t *c, long keys, FILE *out, long *dups, char *code,
-                          size_t code_cap)
+/* What a reply said. */
+typedef struct reply {
+    int ok;                       /* 1 acked */
+    char code[64];                /* error code when not ok */
+    char id[ENVELOPE_ID_LEN + 1]; /* the message it is about ("" when not named) */
+    char stream[64];
+    int64_t seq;
+    bool duplicate;
+} reply_t;
+
+/* Reads one reply from sock without waiting; -1 when none is there. */
+static int s_read_reply(void *sock, reply_t *r)
 {
     zmq_msg_t m;
     zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, c->sock, ZMQ_DONTWAIT) < 0) {
+    if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&m);
-        return 0;
+        return -1;
     }
+    memset(r, 0, sizeof *r);
+    snprintf(r->code, sizeof r->code, "E_BAD_REPLY");
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    int rc = -1;
-    snprintf(code, code_cap, "E_BAD_REPLY");
     if (msgpack_unpack_next(&u, zmq_msg_data(&m), zmq_msg_size(&m), NULL) ==
         MSGPACK_UNPACK_SUCCESS) {
         const msgpack_object *ok = mp_get(&u.data, "ok");
         err_t err;
-        if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) {
-            char stream[64] = "";
-            int64_t seq = 0;
-            bool dup = false;
-            mp_get_strcpy(&u.data, "stream", stream, sizeof stream, &err);
-            mp_get_int(&u.data, "seq", &seq, &err);
-            mp_get_bool(&u.data, "duplicate", &dup, &err);
-            *dups += dup;
-            if (out)
-                fprintf(out, "%s\tk%ld\t%s\t%lld\t%d\n", c->id, c->msg % keys, stream,
-                        (long long)seq, dup);
-            rc = 1;
+        r->ok = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean;
+        mp_get_strcpy(&u.data, "id", r->id, sizeof r->id, &err);
+        if (r->ok) {
+            mp_get_strcpy(&u.data, "stream", r->stream, sizeof r->stream, &err);
+            mp_get_int(&u.data, "seq", &r->seq, &err);
+            mp_get_bool(&u.data, "duplicate", &r->duplicate, &err);
         } else {
-            mp_get_strcpy(&u.data, "code", code, code_cap, &err);
-            rc = strcmp(code, "E_UNAVAILABLE") == 0 ? 0 : -1;
+            mp_get_strcpy(&u.data, "code", r->code, sizeof r->code, &err);
         }
     }
     msgpack_unpacked_destroy(&u);
     zmq_msg_close(&m);
-    return rc;
+    return 0;
+}
+
+/* The busy slot of socket si that reply r is about: by id, or (a reply
+ * naming no id) the oldest busy one. NULL when none. */
+static client_t *s_match(client_t *cl, int inflight, int si, const reply_t *r)
+{
+    client_t *fallback = NULL;
+    for (int k = si * inflight; k < (si + 1) * inflight; k++) {
+        if (cl[k].msg < 0)
+            continue;
+        if (r->id[0] && strcmp(cl[k].id, r->id) == 0)
+            return &cl[k];
+        if (!fallback || cl[k].sent_us < fallback->sent_us)
+            fallback = &cl[k];
+    }
+    return r->id[0] ? NULL : fallback;
 }
 
 int main(int argc, char **argv)
@@ -209,7 +235,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: stream_load --endpoint E --count N --clients K [--rate R]"
                         " [--out FILE] [--type T] [--keys M] [--poison-every P]"
                         " [--timeout-ms MS] [--deadline-s S] [--subdistrict S]"
-                        " [--body-json JSON] [--source NAME]\n");
+                        " [--body-json JSON] [--source NAME] [--inflight K]\n");
         return 2;
     }
     FILE *out = o.out ? fopen(o.out, "w") : NULL;
@@ -218,11 +244,15 @@ int main(int argc, char **argv)
         return 2;
     }
     void *ctx = zmq_ctx_new();
-    client_t *cl = calloc((size_t)o.clients, sizeof *cl);
+    int nslots = o.clients * o.inflight;
+    client_t *cl = calloc((size_t)nslots, sizeof *cl);
+    void *socks[MAX_CLIENTS];
     int64_t *lat = malloc(sizeof(int64_t) * (size_t)(o.count + 1));
     zmq_pollitem_t items[MAX_CLIENTS];
-    for (int i = 0; i < o.clients; i++) {
-        cl[i].sock = s_socket(ctx, o.endpoint);
+    for (int i = 0; i < o.clients; i++)
+        socks[i] = s_socket(ctx, o.endpoint);
+    for (int i = 0; i < nslots; i++) {
+        cl[i].sock_index = i / o.inflight;
         cl[i].msg = -1;
         msgpack_sbuffer_init(&cl[i].buf);
     }
@@ -230,8 +260,9 @@ int main(int argc, char **argv)
     int64_t start = aclock_system_mono_ms(), give_up = start + (int64_t)o.deadline_s * 1000;
     while (acked + rejected < o.count && aclock_system_mono_ms() < give_up) {
         int64_t now = aclock_system_mono_ms();
-        for (int i = 0; i < o.clients; i++) {
+        for (int i = 0; i < nslots; i++) {
             client_t *c = &cl[i];
+            void **sock = &socks[c->sock_index];
             int allowed = o.rate <= 0 || next < (now - start) * o.rate / 1000 + 1;
             if (c->msg < 0 && next < o.count && allowed) {
                 c->msg = next++;
@@ -240,37 +271,46 @@ int main(int argc, char **argv)
                 c->resend_ms = now;
             }
             if (c->msg >= 0 && c->resend_ms && now >= c->resend_ms) {
-                zmq_send(c->sock, c->buf.data, c->buf.size, ZMQ_DONTWAIT);
+                zmq_send(*sock, c->buf.data, c->buf.size, ZMQ_DONTWAIT);
                 c->resend_ms = 0;
                 c->deadline_ms = now + o.timeout_ms;
             } else if (c->msg >= 0 && !c->resend_ms && now > c->deadline_ms) {
-                /* Lazy Pirate: abandon the socket, resend the same id. */
-                zmq_close(c->sock);
-                c->sock = s_socket(ctx, o.endpoint);
-                c->resend_ms = now;
+                /* Lazy Pirate: abandon the socket, resend every request it
+                 * carried with the same id. */
+                zmq_close(*sock);
+                *sock = s_socket(ctx, o.endpoint);
+                for (int k = c->sock_index * o.inflight; k < (c->sock_index + 1) * o.inflight; k++)
+                    if (cl[k].msg >= 0)
+                        cl[k].resend_ms = now;
                 timeouts++;
             }
-            items[i] = (zmq_pollitem_t){.socket = c->sock, .events = ZMQ_POLLIN};
         }
+        for (int i = 0; i < o.clients; i++)
+            items[i] = (zmq_pollitem_t){.socket = socks[i], .events = ZMQ_POLLIN};
         if (zmq_poll(items, o.clients, 5) < 0 && errno != EINTR)
             break;
         for (int i = 0; i < o.clients; i++) {
-            client_t *c = &cl[i];
-            if (!(items[i].revents & ZMQ_POLLIN) || c->msg < 0)
-                continue;
-            char code[64];
-            int r = s_handle_reply(c, o.keys, out, &dups, code, sizeof code);
-            if (r == 1) {
-                lat[acked++] = s_now_us() - c->sent_us;
-                c->msg = -1;
-            } else if (r == 0) {
-                retries++;
-                c->resend_ms = aclock_system_mono_ms() + 100;
-            } else {
-                rejected++;
-                if (out)
-                    fprintf(out, "%s\tREJECT\t%s\t0\t0\n", c->id, code);
-                c->msg = -1;
+            reply_t r;
+            while ((items[i].revents & ZMQ_POLLIN) && s_read_reply(socks[i], &r) == 0) {
+                client_t *c = s_match(cl, o.inflight, i, &r);
+                if (!c)
+                    continue; /* an answer to an attempt already given up */
+                if (r.ok) {
+                    lat[acked++] = s_now_us() - c->sent_us;
+                    dups += r.duplicate;
+                    if (out)
+                        fprintf(out, "%s\tk%ld\t%s\t%lld\t%d\n", c->id, c->msg % o.keys, r.stream,
+                                (long long)r.seq, r.duplicate);
+                    c->msg = -1;
+                } else if (!strcmp(r.code, "E_UNAVAILABLE") || !strcmp(r.code, "E_INTERNAL")) {
+                    retries++;
+                    c->resend_ms = aclock_system_mono_ms() + 100;
+                } else {
+                    rejected++;
+                    if (out)
+                        fprintf(out, "%s\tREJECT\t%s\t0\t0\n", c->id, r.code);
+                    c->msg = -1;
+                }
             }
         }
     }
@@ -282,10 +322,10 @@ int main(int argc, char **argv)
            (long long)(acked ? lat[acked / 2] : 0), (long long)(acked ? lat[acked * 99 / 100] : 0));
     if (out)
         fclose(out);
-    for (int i = 0; i < o.clients; i++) {
-        zmq_close(cl[i].sock);
+    for (int i = 0; i < o.clients; i++)
+        zmq_close(socks[i]);
+    for (int i = 0; i < nslots; i++)
         msgpack_sbuffer_destroy(&cl[i].buf);
-    }
     free(cl);
     free(lat);
     zmq_ctx_term(ctx);
