@@ -40,12 +40,13 @@ ag_wait_health "tcp://127.0.0.1:$P" || exit 1
 
 body=$("$AG_BIN/airguard" catalogue patrol.route_visit | sed 's/.*"example":\(.*\)}$/\1/')
 
-# load CLIENTS COUNT [RATE]: prints stream_load's summary line.
+# load CLIENTS COUNT [RATE [INFLIGHT]]: prints stream_load's summary line.
 load() {
     local rate=()
-    [ -n "${3:-}" ] && rate=(--rate "$3")
+    [ -n "${3:-}" ] && [ "$3" != 0 ] && rate=(--rate "$3")
     "$AG_TESTBIN/stream_load" --endpoint "$SUB" --clients "$1" --count "$2" "${rate[@]}" \
-        --type patrol.route_visit --body-json "$body" --source bench --timeout-ms 10000
+        --inflight "${4:-1}" --type patrol.route_visit --body-json "$body" --source bench \
+        --timeout-ms 10000
 }
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
@@ -69,6 +70,10 @@ for clients in 1 8 64; do
     [ "$clients" = 64 ] && goal="≥ 60% of baseline"
     row "intake acked events/s, $clients client$([ "$clients" = 1 ] || echo s)" "$rate" "ev/s" "$goal" vs
 done
+# The same 64 clients, each with 8 submits in flight (matched by id): what
+# intake does when the clients do not wait for each ack before the next.
+rate=$(for _ in $(seq "$RUNS"); do load 64 100000 0 8 | field rate; done | median)
+row "intake acked events/s, 64 clients x 8 in flight" "$rate" "ev/s" - vs
 lat=$(for _ in $(seq "$RUNS"); do load 1 1000 200; done)
 p50=$(field p50_us <<<"$lat" | median)
 p99=$(field p99_us <<<"$lat" | median)

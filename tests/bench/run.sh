@@ -31,7 +31,7 @@ base_runs=()
 prod_runs=()
 for ((i = 1; i <= runs; i++)); do
     ag_db_create bench_raw
-    out=$("$AG_TESTBIN/bench_stream" "$(ag_url_for bench_raw)&user=postgres" 100000)
+    out=$("$AG_TESTBIN/bench_stream" "$(ag_url_for "$AG_DB")&user=postgres" 100000)
     base_runs+=("$(awk '/^baseline_rows_per_s/ {print $2}' <<<"$out")")
     prod_runs+=("$(awk '/^producer_msgs_per_s/ {print $2}' <<<"$out")")
     ag_db_drop

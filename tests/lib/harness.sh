@@ -27,6 +27,7 @@ export AIRGUARD_LOG_LEVEL=${AIRGUARD_LOG_LEVEL:-info}
 
 mkdir -p "$AG_ROOT/var/test"
 AG_WORK=$(mktemp -d "$AG_ROOT/var/test/$(basename "$0" .sh).XXXXXX")
+AG_RUN_ID=$(basename "$AG_WORK" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z' | tail -c 7)
 # A base port per script run, so parallel runs on one machine do not collide.
 # Below the kernel's ephemeral range (32768 and up): a port there can be
 # taken by any outgoing connection, and a client connecting to a port in it
@@ -55,7 +56,8 @@ ag_pg_crash() { "$AG_ROOT/tools/pg.sh" crash "$AG_PG_DIR"; }
 # ag_db_create NAME SERVICE...: a fresh database with the service roles;
 # sets AG_DB (its name) and AG_DB_URL (what services use).
 ag_db_create() {
-    AG_DB=$1
+    # Suffixed with this run's id: runs sharing one server never meet.
+    AG_DB=${1}_$AG_RUN_ID
     shift
     ag_sql_admin "DROP DATABASE IF EXISTS $AG_DB WITH (FORCE)" >/dev/null
     "$AG_ROOT/tools/db-bootstrap.sh" "$AG_ADMIN_URL" "$AG_DB" "$@" >/dev/null
