@@ -82,7 +82,7 @@ const char *db_schema(const db_t *db);
 /* Reads a big-endian int64 from a binary-format result field. */
 int64_t db_get_int64(const PGresult *res, int row, int col);
 
-/* Big-endian encoders for binary parameters and COPY. */
+/* Big-endian encoders for binary parameters and binary arrays. */
 void db_put_int64(unsigned char out[8], int64_t v);
 void db_put_int32(unsigned char out[4], int32_t v);
 void db_put_int16(unsigned char out[2], int16_t v);

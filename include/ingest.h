@@ -10,7 +10,7 @@
  *
  * Group commit: each turn of the loop drains whatever requests have
  * arrived (up to INGEST_BATCH_MAX) and commits them in one transaction with
- * one COPY, so under load batches grow and throughput follows the database's
+ * one statement, so under load batches grow and throughput follows the database's
  * batch limit, while a lone request still costs one commit.
  *
  * The caller creates and binds the ROUTER socket (so it can set up CURVE)
