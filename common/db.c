@@ -168,7 +168,7 @@ PGconn *db_conn(db_t *db, err_t *err)
  * (connection lost, shutdown, timeouts, read-only standby, missing grants,
  * out of disk), so it is retried, never dead-lettered: a wrong grant must
  * not send a whole backlog to the dead letters. */
-static int s_sqlstate_is_transient(const char *state)
+int db_sqlstate_is_transient(const char *state)
 {
     if (!state)
         return 1;
@@ -194,7 +194,7 @@ db_rc_t db_failure(db_t *db, const PGresult *res, err_t *err)
         db->backoff_ms = DB_BACKOFF_MIN_MS;
         s_drop(db);
     }
-    return broken || s_sqlstate_is_transient(state) ? DB_TRANSIENT : DB_FAILED;
+    return broken || db_sqlstate_is_transient(state) ? DB_TRANSIENT : DB_FAILED;
 }
 
 db_rc_t db_exec(db_t *db, const char *sql, err_t *err)

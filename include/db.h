@@ -64,6 +64,12 @@ PGconn *db_conn(db_t *db, err_t *err);
  * connection. Does not PQclear res. */
 db_rc_t db_failure(db_t *db, const PGresult *res, err_t *err);
 
+/* The policy behind db_failure(): 1 when a failure with this SQLSTATE (NULL:
+ * none, a client-side failure) is about the server or its setup and so
+ * worth retrying, 0 when the data made the statement fail (classes 22, 23,
+ * P0) and retrying the same thing will not help. */
+int db_sqlstate_is_transient(const char *state);
+
 /* Runs a command without parameters and without result rows (BEGIN,
  * COMMIT, DDL ...). Returns DB_OK or what db_failure() says. */
 db_rc_t db_exec(db_t *db, const char *sql, err_t *err);

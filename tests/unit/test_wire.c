@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "db.h"
 #include "envelope.h"
 #include "log.h"
 #include "mpjson.h"
@@ -305,6 +306,25 @@ static void test_yaml_events(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_failure_classification(void)
+{
+    /* The data's fault: a poison message, dead-lettered after retries. */
+    CHECK(!db_sqlstate_is_transient("22012")); /* division by zero */
+    CHECK(!db_sqlstate_is_transient("22P02")); /* invalid text representation */
+    CHECK(!db_sqlstate_is_transient("23505")); /* unique violation */
+    CHECK(!db_sqlstate_is_transient("P0001")); /* raise_exception */
+    /* The server's or the setup's: retried, never dead-lettered. */
+    CHECK(db_sqlstate_is_transient(NULL));    /* no server answer at all */
+    CHECK(db_sqlstate_is_transient("08006")); /* connection failure */
+    CHECK(db_sqlstate_is_transient("57P01")); /* admin shutdown */
+    CHECK(db_sqlstate_is_transient("57014")); /* statement timeout */
+    CHECK(db_sqlstate_is_transient("55P03")); /* lock timeout */
+    CHECK(db_sqlstate_is_transient("25006")); /* read-only standby */
+    CHECK(db_sqlstate_is_transient("40001")); /* serialization failure */
+    CHECK(db_sqlstate_is_transient("42501")); /* missing grant */
+    CHECK(db_sqlstate_is_transient("53100")); /* disk full */
+}
+
 int main(void)
 {
     RUN(test_data_frame_round_trip);
@@ -317,5 +337,6 @@ int main(void)
     RUN(test_clock_from_env);
     RUN(test_log_line_is_json);
     RUN(test_yaml_events);
+    RUN(test_failure_classification);
     return check_summary();
 }
