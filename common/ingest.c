@@ -446,6 +446,7 @@ static int s_read_request(ingest_server_t *self, slot_t *slot, zmq_msg_t *payloa
                    (slot->nroute == 1 || zmq_msg_size(&slot->route[1]) == 0);
     if (!shape_ok) {
         log_warn("submit of the wrong shape", LF_INT("frames", nframes));
+        self->stats.misshapen++;
         if (slot->nroute >= 1) {
             /* Answer the peer (its identity frame) with one frame, and never
              * echo the client's own frames back. */

@@ -99,6 +99,7 @@ typedef struct ingest_stats {
     uint64_t rejected;    /* refused as invalid */
     uint64_t unavailable; /* answered "try again" */
     uint64_t internal;    /* answered E_INTERNAL */
+    uint64_t misshapen;   /* requests of the wrong frame shape (answered or dropped) */
     uint64_t batches;     /* transactions committed */
 } ingest_stats_t;
 void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out);

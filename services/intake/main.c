@@ -63,7 +63,7 @@ static void s_op_stats(void *arg, const msgpack_object *request, msgpack_packer 
     if (self->zap)
         zap_counts(self->zap, &zap_ok, &zap_refused);
     /* docs/protocol.md section 6 says what each counter counts. */
-    msgpack_pack_map(pk, 11);
+    msgpack_pack_map(pk, 12);
     control_pack_str(pk, "ok");
     msgpack_pack_true(pk);
     s_pack_kv_u64(pk, "accepted", st.accepted);
@@ -71,6 +71,7 @@ static void s_op_stats(void *arg, const msgpack_object *request, msgpack_packer 
     s_pack_kv_u64(pk, "rejected", st.rejected);
     s_pack_kv_u64(pk, "unavailable", st.unavailable);
     s_pack_kv_u64(pk, "internal", st.internal);
+    s_pack_kv_u64(pk, "misshapen", st.misshapen);
     s_pack_kv_u64(pk, "batches", st.batches);
     control_pack_str(pk, "refused_by_code");
     msgpack_pack_map(pk, self->validator.nrefused);

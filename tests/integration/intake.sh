@@ -266,6 +266,7 @@ ag_check "64.5 KiB message: E_TOO_LARGE" grep -q E_TOO_LARGE <<<"$(raw over)"
 ag_eq "10 MB message: connection dropped, no reply" "$(raw big)" "no reply"
 ag_check "wrong multipart shape: E_MALFORMED" grep -q E_MALFORMED <<<"$(raw multipart)"
 ag_check "wrong shape is logged" grep -q "submit of the wrong shape" "$AG_WORK/intake.log"
+ag_eq "wrong shape is counted" "$("$A" query '{"op":"stats"}' --endpoint "$CTL" | jq .misshapen)" 1
 ag_eq "still serving after bad input" "$(head -1 "$AG_WORK/examples.jsonl" | submit "$SUB" | jq -r .ok)" true
 
 # 4. PostgreSQL stopped
