@@ -2,6 +2,7 @@
  * see include/db.h. */
 #include "db.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +12,21 @@
 
 #define DB_BACKOFF_MIN_MS 100
 #define DB_BACKOFF_MAX_MS 5000
+#define DB_CONNECT_TIMEOUT_MS 5000 /* give up on an attempt after this */
+#define DB_CONNECT_STEP_MS 200     /* longest one call waits for the handshake */
 
 struct db {
-    char *conninfo;         /* URL or key=value string given by the operator */
-    char *user;             /* login role; NULL keeps the conninfo's */
-    char *password;         /* NULL keeps the conninfo's / .pgpass */
-    char *schema;           /* the service's schema, set as search_path */
-    char *application_name; /* shows in pg_stat_activity */
-    PGconn *conn;           /* live connection or NULL */
-    int64_t next_try_ms;    /* monotonic time before which we do not reconnect */
-    int64_t backoff_ms;     /* current reconnect delay */
-    int was_up;             /* to log "lost" once, not at every retry */
+    char *conninfo;              /* URL or key=value string given by the operator */
+    char *user;                  /* login role; NULL keeps the conninfo's */
+    char *password;              /* NULL keeps the conninfo's / .pgpass */
+    char *schema;                /* the service's schema, set as search_path */
+    char *application_name;      /* shows in pg_stat_activity */
+    PGconn *conn;                /* live connection, one being made, or NULL */
+    int connecting;              /* conn is still in its handshake */
+    int64_t connect_deadline_ms; /* monotonic time the handshake must end by */
+    int64_t next_try_ms;         /* monotonic time before which we do not reconnect */
+    int64_t backoff_ms;          /* current reconnect delay */
+    int was_up;                  /* to log "lost" once, not at every retry */
 };
 
 static char *s_strdup_or_null(const char *s)
@@ -74,6 +79,7 @@ static void s_drop(db_t *self)
         PQfinish(self->conn);
         self->conn = NULL;
     }
+    self->connecting = 0;
     self->next_try_ms = aclock_system_mono_ms() + self->backoff_ms;
     self->backoff_ms =
         self->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : self->backoff_ms * 2;
@@ -108,21 +114,26 @@ static int s_prepare_session(db_t *self, err_t *err)
     return rc;
 }
 
-PGconn *db_conn(db_t *db, err_t *err)
+/* Gives up on a connection attempt: says why, and backs off. */
+static PGconn *s_connect_failed(db_t *db, const char *why, err_t *err)
 {
-    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
-        return db->conn;
-    if (db->conn)
-        s_drop(db);
-    if (aclock_system_mono_ms() < db->next_try_ms) {
-        err_set(err, "database unavailable, next attempt in %lld ms",
-                (long long)(db->next_try_ms - aclock_system_mono_ms()));
-        return NULL;
-    }
+    char text[300];
+    snprintf(text, sizeof text, "%s", why);
+    text[strcspn(text, "\n")] = '\0';
+    err_set(err, "cannot connect to database: %s", text);
+    if (db->was_up)
+        log_warn("database connection lost", LF_STR("error", text));
+    db->was_up = 0;
+    s_drop(db);
+    return NULL;
+}
+
+/* Starts a connection without waiting for it (PQconnectStartParams). */
+static int s_connect_start(db_t *db)
+{
     const char *keys[12], *vals[12];
     int n = 0;
     keys[n] = "dbname", vals[n++] = db->conninfo;
-    keys[n] = "connect_timeout", vals[n++] = "5";
     /* A server host that vanishes mid-query must not hang the service for
      * the kernel's two hours: probe idle TCP connections and give up on
      * unacknowledged data after 30 s (no effect on unix sockets). */
@@ -136,18 +147,66 @@ PGconn *db_conn(db_t *db, err_t *err)
     if (db->password)
         keys[n] = "password", vals[n++] = db->password;
     keys[n] = NULL, vals[n] = NULL;
-    db->conn = PQconnectdbParams(keys, vals, 1);
-    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-        char why[300];
-        snprintf(why, sizeof why, "%s", db->conn ? PQerrorMessage(db->conn) : "out of memory");
-        why[strcspn(why, "\n")] = '\0';
-        err_set(err, "cannot connect to database: %s", why);
-        if (db->was_up)
-            log_warn("database connection lost", LF_STR("error", why));
-        db->was_up = 0;
+    db->conn = PQconnectStartParams(keys, vals, 1);
+    db->connecting = 1;
+    db->connect_deadline_ms = aclock_system_mono_ms() + DB_CONNECT_TIMEOUT_MS;
+    return db->conn && PQstatus(db->conn) != CONNECTION_BAD ? 0 : -1;
+}
+
+/* Drives the handshake for at most DB_CONNECT_STEP_MS, so that a server
+ * that does not answer (a vanished host) never stalls the event loop for
+ * long: returns 1 when connected, 0 while still connecting, -1 on failure. */
+static int s_connect_step(db_t *db)
+{
+    int64_t until = aclock_system_mono_ms() + DB_CONNECT_STEP_MS;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING; /* as PQconnectStart leaves it */
+    for (;;) {
+        if (st == PGRES_POLLING_OK)
+            return 1;
+        if (st == PGRES_POLLING_FAILED)
+            return -1;
+        int64_t now = aclock_system_mono_ms();
+        if (now >= db->connect_deadline_ms)
+            return -1;
+        if (now >= until)
+            return 0;
+        struct pollfd pfd = {.fd = PQsocket(db->conn),
+                             .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (pfd.fd < 0)
+            return -1;
+        if (poll(&pfd, 1, (int)(until - now)) == 0)
+            return 0;
+        st = PQconnectPoll(db->conn);
+    }
+}
+
+PGconn *db_conn(db_t *db, err_t *err)
+{
+    if (db->conn && !db->connecting && PQstatus(db->conn) == CONNECTION_OK)
+        return db->conn;
+    if (db->conn && !db->connecting)
         s_drop(db);
+    if (!db->conn) {
+        if (aclock_system_mono_ms() < db->next_try_ms) {
+            err_set(err, "database unavailable, next attempt in %lld ms",
+                    (long long)(db->next_try_ms - aclock_system_mono_ms()));
+            return NULL;
+        }
+        if (s_connect_start(db) != 0)
+            return s_connect_failed(db, db->conn ? PQerrorMessage(db->conn) : "out of memory", err);
+    }
+    int step = s_connect_step(db);
+    if (step < 0)
+        return s_connect_failed(db,
+                                aclock_system_mono_ms() >= db->connect_deadline_ms
+                                    ? "no answer within the connect timeout"
+                                    : PQerrorMessage(db->conn),
+                                err);
+    if (step == 0) {
+        err_set(err, "database connection in progress");
         return NULL;
     }
+    db->connecting = 0;
     PQsetNoticeProcessor(db->conn, s_on_notice, NULL);
     if (s_prepare_session(db, err) != 0) {
         s_drop(db);
