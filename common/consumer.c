@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "frames.h"
 #include "log.h"
 #include "sockopt.h"
 
@@ -548,32 +549,26 @@ static int s_on_dealer(loop_t *loop, void *socket, void *arg)
     (void)loop;
     consumer_t *c = arg;
     source_t *src = s_source_of_dealer(c, socket);
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, socket, ZMQ_DONTWAIT) < 0 || !src) {
-        zmq_msg_close(&msg);
+    frames_t in; /* the records point into it until it is closed */
+    if (!frames_recv(&in, socket))
         return 0;
-    }
-    /* Drain any extra frames of a malformed reply. */
-    int more = zmq_msg_more(&msg);
-    while (more) {
-        zmq_msg_t extra;
-        zmq_msg_init(&extra);
-        more = zmq_msg_recv(&extra, socket, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&extra);
-        zmq_msg_close(&extra);
+    if (!src) {
+        frames_close(&in);
+        return 0;
     }
     src->replay_inflight = 0;
     err_t err;
-    err_set(&err, "reply for another stream");
+    err_set(&err, "a reply of %d frames, expected 1", in.total);
     src->last_heard = aclock_system_mono_ms();
     streamwire_replay_t reply;
-    if (streamwire_unpack_replay(&c->unpacked, zmq_msg_data(&msg), zmq_msg_size(&msg), &reply,
-                                 &err) != 0 ||
+    if (in.total != 1 ||
+        streamwire_unpack_replay(&c->unpacked, zmq_msg_data(&in.part[0]), zmq_msg_size(&in.part[0]),
+                                 &reply, &err) != 0 ||
         strcmp(reply.stream, src->stream) != 0) {
         log_warn("bad replay reply", LF_STR("stream", src->stream), LF_STR("error", err.msg));
         src->need_replay = 1;
         c->retry_at = aclock_system_mono_ms() + RETRY_MAX_MS;
-        zmq_msg_close(&msg);
+        frames_close(&in);
         return 0;
     }
     /* The reply's head is the producer's committed head, read with the
@@ -592,7 +587,7 @@ static int s_on_dealer(loop_t *loop, void *socket, void *arg)
         log_debug("replayed", LF_STR("stream", src->stream), LF_INT("n", n),
                   LF_INT("applied", src->applied), LF_INT("last_seq", reply.last_seq));
     }
-    zmq_msg_close(&msg);
+    frames_close(&in);
     /* Keep asking while the producer is ahead and we are making progress;
      * a reply that brought nothing usable is asked again only later. */
     if (src->applied < src->head && s_db_ready(c)) {
@@ -721,37 +716,24 @@ static int s_on_sub(loop_t *loop, void *socket, void *arg)
 {
     (void)loop;
     consumer_t *c = arg;
-    zmq_msg_t topic, body;
-    for (int i = 0; i < CONSUMER_BATCH_MAX; i++) {
-        zmq_msg_init(&topic);
-        if (zmq_msg_recv(&topic, socket, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&topic);
-            break;
-        }
-        zmq_msg_init(&body);
-        int ok = zmq_msg_more(&topic) && zmq_msg_recv(&body, socket, ZMQ_DONTWAIT) >= 0;
-        /* Frames beyond the second belong to no valid message: discard. */
-        int more = ok && zmq_msg_more(&body);
-        while (more) {
-            zmq_msg_t extra;
-            zmq_msg_init(&extra);
-            more = zmq_msg_recv(&extra, socket, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&extra);
-            zmq_msg_close(&extra);
-            ok = 0;
-        }
+    frames_t in;
+    for (int i = 0; i < CONSUMER_BATCH_MAX && frames_recv(&in, socket); i++) {
+        /* Two frames: the topic (the stream's name) and the map. */
         streamwire_pub_t pub;
         err_t err;
-        err_set(&err, "topic frame does not match the stream");
-        if (ok &&
-            streamwire_unpack_pub(&c->unpacked, zmq_msg_data(&body), zmq_msg_size(&body), &pub,
-                                  &err) == 0 &&
-            zmq_msg_size(&topic) == strlen(pub.stream) &&
-            memcmp(zmq_msg_data(&topic), pub.stream, zmq_msg_size(&topic)) == 0)
+        err_set(&err, "a message of %d frames, expected 2", in.total);
+        int ok = in.total == 2 && streamwire_unpack_pub(&c->unpacked, zmq_msg_data(&in.part[1]),
+                                                        zmq_msg_size(&in.part[1]), &pub, &err) == 0;
+        if (ok && (zmq_msg_size(&in.part[0]) != strlen(pub.stream) ||
+                   memcmp(zmq_msg_data(&in.part[0]), pub.stream, zmq_msg_size(&in.part[0])) != 0)) {
+            err_set(&err, "topic frame does not match the stream");
+            ok = 0;
+        }
+        if (ok)
             s_on_pub(c, &pub);
-        else if (ok)
+        else
             log_warn("bad stream frame", LF_STR("error", err.msg));
-        zmq_msg_close(&topic);
-        zmq_msg_close(&body);
+        frames_close(&in);
     }
     s_flush_live(c);
     for (size_t s = 0; s < c->nsources; s++)

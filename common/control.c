@@ -8,11 +8,11 @@
 #include <zmq.h>
 
 #include "envelope.h"
+#include "frames.h"
 #include "log.h"
 #include "sockopt.h"
 
 #define CONTROL_MAX_STREAMS 16
-#define CONTROL_MAX_ROUTING_FRAMES 8
 
 typedef struct handler {
     char op[32];
@@ -316,48 +316,29 @@ static void s_dispatch(control_t *ctl, const char *data, size_t size)
 }
 
 /* One request: routing frames (identity, and the empty delimiter a REQ
- * client adds), then the payload. The routing frames are echoed back. */
+ * client adds), then the payload; see frames.h. A budget per turn keeps a
+ * flood of requests from starving the loop's other sockets and timers. */
 static int s_on_request(loop_t *loop, void *socket, void *arg)
 {
     (void)loop;
     control_t *ctl = arg;
-    for (int budget = 0; budget < 100; budget++) {
-        zmq_msg_t frames[CONTROL_MAX_ROUTING_FRAMES], scratch;
-        int n = 0, more = 0, overflow = 0;
-        do {
-            /* Frames past the limit are read and discarded. */
-            zmq_msg_t *f = n < CONTROL_MAX_ROUTING_FRAMES ? &frames[n] : &scratch;
-            zmq_msg_init(f);
-            if (zmq_msg_recv(f, socket, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(f);
-                if (n == 0 && !overflow)
-                    return 0; /* nothing more to read */
-                break;
-            }
-            more = zmq_msg_more(f);
-            if (f == &scratch) {
-                zmq_msg_close(&scratch);
-                overflow = 1;
-            } else {
-                n++;
-            }
-        } while (more);
-        if (overflow || n < 2) {
-            log_warn("control request of the wrong shape dropped", LF_INT("frames", n));
+    frames_t req;
+    for (int budget = 0; budget < 100 && frames_recv(&req, socket); budget++) {
+        msgpack_sbuffer_clear(&ctl->reply);
+        if (frames_is_request(&req)) {
+            size_t size = 0;
+            const void *data = frames_payload(&req, &size);
+            s_dispatch(ctl, data, size);
         } else {
-            msgpack_sbuffer_clear(&ctl->reply);
-            s_dispatch(ctl, zmq_msg_data(&frames[n - 1]), zmq_msg_size(&frames[n - 1]));
-            int ok = 1;
-            for (int i = 0; i < n - 1 && ok; i++)
-                ok = zmq_send(socket, zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]),
-                              ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
-            if (ok)
-                ok = zmq_send(socket, ctl->reply.data, ctl->reply.size, ZMQ_DONTWAIT) >= 0;
-            if (!ok)
-                log_debug("control reply not delivered: peer gone");
+            log_warn("control request of the wrong shape", LF_INT("frames", req.total));
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &ctl->reply, msgpack_sbuffer_write);
+            control_pack_error(&pk, "E_MALFORMED", NULL,
+                               "expected one frame: the request (after REQ's empty delimiter)");
         }
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&frames[i]);
+        if (req.n > 0 && frames_reply(socket, &req, ctl->reply.data, ctl->reply.size) != 0)
+            log_debug("control reply not delivered: peer gone");
+        frames_close(&req);
     }
     return 0;
 }

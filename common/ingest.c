@@ -9,9 +9,9 @@
 #include <zmq.h>
 
 #include "control.h"
+#include "frames.h"
 #include "log.h"
 
-#define INGEST_MAX_ROUTING_FRAMES 4
 #define INGEST_COMMIT_ATTEMPTS 3
 
 /* ---- the transaction ----------------------------------------------------- */
@@ -259,8 +259,7 @@ out:
 /* ---- the socket ------------------------------------------------------- */
 
 typedef struct slot {
-    zmq_msg_t route[INGEST_MAX_ROUTING_FRAMES]; /* identity (+ empty delimiter) */
-    int nroute;
+    frames_t req;          /* the request, held until it is answered (at most 65 KiB) */
     msgpack_sbuffer canon; /* canonical envelope, reused */
     char id[ENVELOPE_ID_LEN + 1];
     char type[ENVELOPE_NAME_MAX + 1];
@@ -346,20 +345,12 @@ void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out)
     *out = s->stats;
 }
 
-/* Sends the packed reply to the slot's peer and releases its routing frames. */
+/* Sends the packed reply to the slot's peer and releases its request. */
 static void s_reply(ingest_server_t *self, slot_t *slot)
 {
-    int ok = 1;
-    for (int i = 0; i < slot->nroute && ok; i++)
-        ok = zmq_send(self->router, zmq_msg_data(&slot->route[i]), zmq_msg_size(&slot->route[i]),
-                      ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
-    if (ok && zmq_send(self->router, self->reply.data, self->reply.size, ZMQ_DONTWAIT) < 0)
-        ok = 0;
-    if (!ok)
+    if (frames_reply(self->router, &slot->req, self->reply.data, self->reply.size) != 0)
         log_debug("reply not delivered: client gone");
-    for (int i = 0; i < slot->nroute; i++)
-        zmq_msg_close(&slot->route[i]);
-    slot->nroute = 0;
+    frames_close(&slot->req);
 }
 
 static void s_reply_error(ingest_server_t *self, slot_t *slot, const char *code, const char *field,
@@ -410,59 +401,21 @@ static const char *s_field_of(const char *msg, char *out, size_t cap)
     return out;
 }
 
-/* Reads one request into slot: routing frames, then the payload into
- * *payload. Returns 1 for a request, 0 when none is waiting, -1 for a
- * request of the wrong shape (already answered or dropped). */
-static int s_read_request(ingest_server_t *self, slot_t *slot, zmq_msg_t *payload)
+/* Reads one request into slot. Returns 1 for a request, 0 when none is
+ * waiting, -1 for a request of the wrong shape (answered, or dropped when
+ * it came without an identity). */
+static int s_read_request(ingest_server_t *self, slot_t *slot)
 {
-    zmq_msg_t frame;
-    int nframes = 0, more = 1, overflow = 0;
-    slot->nroute = 0;
     slot->id[0] = '\0';
-    zmq_msg_init(payload);
-    while (more) {
-        zmq_msg_init(&frame);
-        if (zmq_msg_recv(&frame, self->router, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&frame);
-            if (nframes == 0)
-                return 0;
-            break;
-        }
-        more = zmq_msg_more(&frame);
-        nframes++;
-        if (!more) {
-            zmq_msg_move(payload, &frame);
-        } else if (slot->nroute < INGEST_MAX_ROUTING_FRAMES) {
-            zmq_msg_init(&slot->route[slot->nroute]);
-            zmq_msg_move(&slot->route[slot->nroute++], &frame);
-        } else {
-            overflow = 1;
-        }
-        zmq_msg_close(&frame);
-    }
-    /* ROUTER always gives an identity frame; a REQ client adds an empty
-     * delimiter. Anything else is a client speaking another protocol. */
-    int shape_ok = !overflow && slot->nroute >= 1 && slot->nroute <= 2 &&
-                   (slot->nroute == 1 || zmq_msg_size(&slot->route[1]) == 0);
-    if (!shape_ok) {
-        log_warn("submit of the wrong shape", LF_INT("frames", nframes));
-        self->stats.misshapen++;
-        if (slot->nroute >= 1) {
-            /* Answer the peer (its identity frame) with one frame, and never
-             * echo the client's own frames back. */
-            for (int i = 1; i < slot->nroute; i++)
-                zmq_msg_close(&slot->route[i]);
-            slot->nroute = 1;
-            s_reply_error(self, slot, "E_MALFORMED", NULL,
-                          "expected one frame: the envelope (after REQ's empty delimiter)");
-        }
-        for (int i = 0; i < slot->nroute; i++)
-            zmq_msg_close(&slot->route[i]);
-        slot->nroute = 0;
-        zmq_msg_close(payload);
-        return -1;
-    }
-    return 1;
+    if (!frames_recv(&slot->req, self->router))
+        return 0;
+    if (frames_is_request(&slot->req))
+        return 1;
+    log_warn("submit of the wrong shape", LF_INT("frames", slot->req.total));
+    self->stats.misshapen++;
+    s_reply_error(self, slot, "E_MALFORMED", NULL,
+                  "expected one frame: the envelope (after REQ's empty delimiter)");
+    return -1;
 }
 
 /* A refused message whose id is stored with the same content gets its
@@ -563,14 +516,13 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
     /* Refused requests count against the turn too, so a flood of bad ones
      * cannot keep timers and other sockets waiting. */
     for (int reads = 0; n < INGEST_BATCH_MAX && reads < 2 * INGEST_BATCH_MAX; reads++) {
-        zmq_msg_t payload;
-        int got = s_read_request(self, &self->slots[n], &payload);
+        int got = s_read_request(self, &self->slots[n]);
         if (got == 0)
             break;
         if (got < 0)
             continue;
-        int admitted = s_admit(self, n, &payload);
-        zmq_msg_close(&payload);
+        frames_t *req = &self->slots[n].req;
+        int admitted = s_admit(self, n, &req->part[req->n - 1]);
         if (admitted == 0)
             n++;
     }

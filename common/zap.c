@@ -13,9 +13,9 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "frames.h"
 #include "log.h"
 
-#define ZAP_MAX_FRAMES 8
 #define ZAP_FIELD_MAX 256
 
 struct zap {
@@ -152,27 +152,10 @@ static int s_on_request(loop_t *loop, void *socket, void *arg)
 {
     (void)loop;
     zap_t *self = arg;
-    for (int budget = 0; budget < 100; budget++) {
-        zmq_msg_t frames[ZAP_MAX_FRAMES], scratch;
-        int n = 0, more = 1;
-        while (more) {
-            zmq_msg_t *f = n < ZAP_MAX_FRAMES ? &frames[n] : &scratch;
-            zmq_msg_init(f);
-            if (zmq_msg_recv(f, socket, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(f);
-                if (n == 0)
-                    return 0; /* nothing waiting */
-                break;
-            }
-            more = zmq_msg_more(f);
-            if (f == &scratch)
-                zmq_msg_close(f);
-            else
-                n++;
-        }
-        s_answer(self, frames, n);
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&frames[i]);
+    frames_t req;
+    for (int budget = 0; budget < 100 && frames_recv(&req, socket); budget++) {
+        s_answer(self, req.part, req.n);
+        frames_close(&req);
     }
     return 0;
 }
