@@ -211,6 +211,10 @@ ag_check "$CASE: a map claiming 4 billion entries gets E_MALFORMED" \
 reply=$(python3 "$AG_ROOT/tests/lib/zmtp_send.py" "$port" "$(printf '\x81\xa2op\xa6replay' | od -An -tx1 | tr -d ' \n')")
 ag_check "$CASE: replay without a stream gets E_BAD_REQUEST" \
     grep -q "$(printf 'E_BAD_REQUEST' | od -An -tx1 | tr -d ' \n')" <<<"$reply"
+reply=$(python3 "$AG_ROOT/tests/lib/zmtp_send.py" "$port" 0102 "$(printf '\x81\xa2op\xa6health' | od -An -tx1 | tr -d ' \n')")
+ag_check "$CASE: a request of two frames gets E_MALFORMED, its frames not echoed" \
+    bash -c '[ "$(wc -l <<<"$0")" = 1 ] && grep -q "$1" <<<"$0"' "$reply" \
+    "$(printf 'E_MALFORMED' | od -An -tx1 | tr -d ' \n')"
 ag_check "$CASE: producer still healthy" ag_wait_health "$P_CTL" 5
 sc_finish
 
