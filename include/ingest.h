@@ -23,6 +23,7 @@
 #include "db.h"
 #include "envelope.h"
 #include "err.h"
+#include "groupcommit.h"
 #include "loop.h"
 #include "producer.h"
 
@@ -31,34 +32,6 @@
  * connection on a bigger one before buffering it, so a client cannot make
  * us hold more than this per message. */
 #define INGEST_SOCKET_MAX_BYTES (ENVELOPE_MAX_BYTES + 1024)
-
-/* How a message that was validated stands after ingest_commit(). */
-typedef enum ingest_outcome {
-    INGEST_NEW,       /* stored now, at item->seq of our stream */
-    INGEST_DUPLICATE, /* stored before: item->stream/seq say where */
-    INGEST_CONFLICT,  /* the id is stored with a different message */
-} ingest_outcome_t;
-
-typedef struct ingest_item {
-    stream_record_t rec;              /* in: id, type, msg (canonical envelope) */
-    size_t slot;                      /* in: its position in the drained batch */
-    int extra;                        /* in: the service stores more with it (ingest_store_fn) */
-    ingest_outcome_t outcome;         /* out */
-    char stream[STREAM_NAME_MAX + 1]; /* out: where the message is stored */
-    int64_t seq;                      /* out: its position there */
-} ingest_item_t;
-
-/* Writes a service's own effects of one new item (item->extra set) in the
- * transaction that appends it, e.g. fields kept out of the log. Returns
- * DB_OK or the failure; a failure rolls the whole batch back. */
-typedef db_rc_t (*ingest_store_fn)(void *arg, PGconn *conn, const ingest_item_t *item, err_t *err);
-
-/* Commits the n items in one transaction (see above), calling store (may
- * be NULL) for each new item with extra set, and after the commit publishes
- * the new ones through p. Returns DB_OK, DB_TRANSIENT (outcome unknown,
- * answer "try again with the same id") or DB_FAILED. */
-db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
-                      ingest_store_fn store, void *arg, err_t *err);
 
 /* Validation of a decoded envelope beyond the envelope itself. user_id is
  * the sender's authenticated name (the ZAP "User-Id" of the message, see
