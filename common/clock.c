@@ -72,6 +72,11 @@ int64_t aclock_mono_ms(const aclock_t *clock)
     return clock->manual ? clock->mono_ms : s_timespec_ms(CLOCK_MONOTONIC);
 }
 
+int aclock_is_manual(const aclock_t *clock)
+{
+    return clock->manual;
+}
+
 int aclock_set_wall_ms(aclock_t *clock, int64_t wall_ms)
 {
     if (!clock->manual || wall_ms < clock->wall_ms)

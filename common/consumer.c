@@ -22,19 +22,21 @@
 #define LIVE_ARENA_INITIAL (256u * 1024u)
 
 typedef struct source {
-    char stream[STREAM_NAME_MAX + 1]; /* followed stream */
-    char *pub_endpoint;               /* producer's PUB */
-    char *control_endpoint;           /* producer's control socket */
-    void *dealer;                     /* replay requests; replaced after a timeout */
-    int64_t applied;                  /* committed offset as last read or written */
-    int64_t head;                     /* highest seq announced by the producer */
-    int offset_loaded;                /* applied came from the database */
-    int need_replay;                  /* a gap or restart: ask for a replay */
-    int replay_inflight;              /* a request is out */
-    int64_t replay_deadline;          /* monotonic ms when we give up waiting */
-    int64_t last_heard;               /* monotonic ms of the last frame or reply from it */
-    int64_t hold_until;               /* monotonic ms before which a failing message waits */
-    size_t pending;                   /* live records queued in this drain */
+    char stream[STREAM_NAME_MAX + 1];  /* followed stream */
+    char *pub_endpoint;                /* producer's PUB */
+    char *control_endpoint;            /* producer's control socket */
+    void *dealer;                      /* replay requests; replaced after a timeout */
+    int64_t applied;                   /* committed offset as last read or written */
+    int64_t head;                      /* highest seq announced by the producer */
+    int offset_loaded;                 /* applied came from the database */
+    int need_replay;                   /* a gap or restart: ask for a replay */
+    int replay_inflight;               /* a request is out */
+    int64_t replay_deadline;           /* monotonic ms when we give up waiting */
+    int64_t last_heard;                /* monotonic ms of the last frame or reply from it */
+    int64_t hold_until;                /* monotonic ms before which a failing message waits */
+    size_t pending;                    /* live records queued in this drain */
+    char stream_id[STREAM_ID_LEN + 1]; /* identity of the stream we follow; "" until heard */
+    int halted;                        /* its identity changed: apply nothing until reset */
 } source_t;
 
 /* A live record copied out of its ZeroMQ frame; offsets into live_arena
@@ -52,10 +54,8 @@ struct consumer {
     char *name;   /* consumer name, key of stream_offset */
     source_t sources[CONSUMER_MAX_SOURCES];
     size_t nsources;
-    void *sub; /* live data and heartbeats of every source */
-    consumer_apply_fn apply;
-    consumer_commit_fn on_commit;
-    void *arg;                 /* for apply and on_commit */
+    void *sub;                 /* live data and heartbeats of every source */
+    consumer_hooks_t hooks;    /* apply, flush, on_commit and their arg */
     int64_t retry_at;          /* monotonic ms before which we do not touch the database */
     int64_t retry_delay;       /* current back-off */
     int drop_every;            /* test hook: drop one in this many live messages */
@@ -117,10 +117,14 @@ static int s_reset_dealer(consumer_t *c, source_t *src)
 }
 
 consumer_t *consumer_new(void *zmq_ctx, loop_t *loop, db_t *db, const char *name,
-                         const consumer_source_t *sources, size_t n, consumer_apply_fn apply,
-                         consumer_commit_fn on_commit, void *arg, err_t *err)
+                         const consumer_source_t *sources, size_t n, const consumer_hooks_t *hooks,
+                         err_t *err)
 {
     consumer_t *self = NULL;
+    if (!hooks || !hooks->apply) {
+        err_set(err, "a consumer needs an apply function");
+        goto fail;
+    }
     if (n == 0 || n > CONSUMER_MAX_SOURCES) {
         err_set(err, "a consumer follows 1..%d streams, not %zu", CONSUMER_MAX_SOURCES, n);
         goto fail;
@@ -133,9 +137,7 @@ consumer_t *consumer_new(void *zmq_ctx, loop_t *loop, db_t *db, const char *name
     self->ctx = zmq_ctx;
     self->loop = loop;
     self->db = db;
-    self->apply = apply;
-    self->on_commit = on_commit;
-    self->arg = arg;
+    self->hooks = *hooks;
     self->retry_delay = RETRY_MIN_MS;
     envelope_init(&self->env);
     msgpack_unpacked_init(&self->unpacked);
@@ -222,6 +224,88 @@ int consumer_position(const consumer_t *c, const char *stream, int64_t *applied,
     return -1;
 }
 
+/* The source following stream, or NULL. */
+static source_t *s_source_named(consumer_t *c, const char *stream)
+{
+    for (size_t i = 0; i < c->nsources; i++)
+        if (strcmp(c->sources[i].stream, stream) == 0)
+            return &c->sources[i];
+    return NULL;
+}
+
+int consumer_halted(const consumer_t *c, const char *stream)
+{
+    for (size_t i = 0; i < c->nsources; i++)
+        if (strcmp(c->sources[i].stream, stream) == 0)
+            return c->sources[i].halted;
+    return 0;
+}
+
+const char *consumer_stream_id(const consumer_t *c, const char *stream)
+{
+    for (size_t i = 0; i < c->nsources; i++)
+        if (strcmp(c->sources[i].stream, stream) == 0)
+            return c->sources[i].stream_id;
+    return NULL;
+}
+
+db_rc_t consumer_reset_stream(consumer_t *c, const char *stream, err_t *err)
+{
+    source_t *src = s_source_named(c, stream);
+    if (!src) {
+        err_set(err, "stream '%s' is not followed here", stream);
+        return DB_FAILED;
+    }
+    PGconn *conn = NULL;
+    db_rc_t rc = db_tx_begin(c->db, &conn, err);
+    if (rc != DB_OK)
+        return rc;
+    const char *params[2] = {c->name, stream};
+    PGresult *res = PQexecParams(conn,
+                                 "UPDATE stream_offset SET applied = 0, stream_id = NULL,"
+                                 " halted = NULL, updated_at = now()"
+                                 " WHERE consumer = $1 AND stream = $2",
+                                 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = db_failure(c->db, res, err);
+    PQclear(res);
+    res = NULL;
+    if (rc == DB_OK) {
+        res = PQexecParams(conn, "DELETE FROM stream_failure WHERE consumer = $1 AND stream = $2",
+                           2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = db_failure(c->db, res, err);
+        PQclear(res);
+    }
+    if (rc == DB_OK)
+        rc = db_tx_commit(c->db, err);
+    db_tx_rollback(c->db);
+    if (rc != DB_OK)
+        return rc;
+    log_warn("stream reset by an operator: following it again from seq 1",
+             LF_STR("consumer", c->name), LF_STR("stream", stream),
+             LF_INT("applied_before", src->applied));
+    src->applied = 0;
+    src->head = 0;
+    src->stream_id[0] = '\0';
+    src->halted = 0;
+    src->offset_loaded = 0;
+    src->hold_until = 0;
+    src->need_replay = 1;
+    return DB_OK;
+}
+
+int consumer_caught_up(const consumer_t *c)
+{
+    for (size_t i = 0; i < c->nsources; i++) {
+        const source_t *src = &c->sources[i];
+        if (src->halted || src->applied < src->head || src->need_replay || src->replay_inflight ||
+            !src->offset_loaded)
+            return 0;
+    }
+    return 1;
+}
+
 size_t consumer_source_count(const consumer_t *c)
 {
     return c->nsources;
@@ -258,10 +342,12 @@ static int s_db_ready(const consumer_t *c)
     return aclock_system_mono_ms() >= c->retry_at;
 }
 
+/* Ends the open transaction without effect and tells the hooks. */
 static void s_rollback(consumer_t *c)
 {
-    err_t ignored;
-    db_exec(c->db, "ROLLBACK", &ignored);
+    db_tx_rollback(c->db);
+    if (c->hooks.on_commit)
+        c->hooks.on_commit(c->hooks.arg, 0);
 }
 
 /* Creates the offset row if missing and reads it into src->applied. */
@@ -274,17 +360,85 @@ static db_rc_t s_load_offset(consumer_t *c, source_t *src, err_t *err)
     PGresult *res = PQexecParams(conn,
                                  "INSERT INTO stream_offset (consumer, stream) VALUES ($1, $2)"
                                  " ON CONFLICT (consumer, stream)"
-                                 " DO UPDATE SET applied = stream_offset.applied RETURNING applied",
+                                 " DO UPDATE SET applied = stream_offset.applied"
+                                 " RETURNING applied, coalesce(stream_id::text, ''), halted",
                                  2, NULL, params, NULL, NULL, 1);
     db_rc_t rc = DB_OK;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         rc = db_failure(c->db, res, err);
     else {
         src->applied = db_get_int64(res, 0, 0);
+        snprintf(src->stream_id, sizeof src->stream_id, "%.*s", PQgetlength(res, 0, 1),
+                 PQgetvalue(res, 0, 1));
+        src->halted = !PQgetisnull(res, 0, 2);
         src->offset_loaded = 1;
     }
     PQclear(res);
     return rc;
+}
+
+/* Stops following src for good (until an operator resets it): the stream
+ * under its name is not the one our offset belongs to. */
+static void s_halt(consumer_t *c, source_t *src, const char *heard)
+{
+    err_t err;
+    char reason[256];
+    snprintf(reason, sizeof reason,
+             "stream identity changed from %s to %s: the stream was recreated; applied %lld of"
+             " the old stream",
+             src->stream_id, heard, (long long)src->applied);
+    const char *params[3] = {c->name, src->stream, reason};
+    PGconn *conn = db_conn(c->db, &err);
+    PGresult *res = conn ? PQexecParams(conn,
+                                        "UPDATE stream_offset SET halted = $3, updated_at = now()"
+                                        " WHERE consumer = $1 AND stream = $2",
+                                        3, NULL, params, NULL, NULL, 0)
+                         : NULL;
+    PQclear(res);
+    src->halted = 1;
+    src->need_replay = 0;
+    log_error("stopped following a recreated stream; nothing more is applied from it until an"
+              " operator runs 'airguard reset-stream'",
+              LF_STR("consumer", c->name), LF_STR("stream", src->stream), LF_STR("reason", reason));
+}
+
+/* Checks what the producer says the stream's identity is against the one
+ * our offset belongs to, adopting it when we have none yet (a new consumer,
+ * or one reset by an operator). Returns 1 when src may be applied from. */
+static int s_identity_ok(consumer_t *c, source_t *src, const char *heard)
+{
+    if (src->halted || !src->offset_loaded)
+        return 0;
+    if (src->stream_id[0])
+        goto compare;
+    err_t err;
+    PGconn *conn = db_conn(c->db, &err);
+    if (!conn) {
+        s_backoff(c, err.msg);
+        return 0;
+    }
+    const char *params[3] = {c->name, src->stream, heard};
+    /* A twin may have adopted one first: the stored value wins. */
+    PGresult *res =
+        PQexecParams(conn,
+                     "UPDATE stream_offset SET stream_id = coalesce(stream_id, $3::uuid)"
+                     " WHERE consumer = $1 AND stream = $2 RETURNING stream_id::text",
+                     3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        db_failure(c->db, res, &err);
+        PQclear(res);
+        s_backoff(c, err.msg);
+        return 0;
+    }
+    snprintf(src->stream_id, sizeof src->stream_id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    log_info("following stream identity", LF_STR("stream", src->stream),
+             LF_STR("stream_id", src->stream_id));
+compare:
+    if (strcmp(src->stream_id, heard) == 0)
+        return 1;
+    s_halt(c, src, heard);
+    return 0;
 }
 
 /* Runs one statement with text parameters; a failure is classified. */
@@ -362,21 +516,21 @@ typedef struct txn_outcome {
 } txn_outcome_t;
 
 /* One transaction: lock the offset, apply recs[0..n) that follow it,
- * dead-letter or count the record `special` (if >= 0) as o says, store the
- * new offset, commit. */
+ * dead-letter or count the record `special` (if >= 0) as o says, flush what
+ * the applies buffered, store the new offset, commit. A flush that fails on
+ * the data is reported as TXN_PROBLEM with o->bad = n (no single record
+ * known to be at fault). */
 static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *recs, size_t n,
                           long special, txn_outcome_t *o)
 {
     err_t err;
     PGresult *res = NULL;
+    PGconn *conn = NULL;
     int hold = 0;
-    PGconn *conn = db_conn(c->db, &err);
-    if (!conn) {
+    if (db_tx_begin(c->db, &conn, &err) != DB_OK) {
         err_set(&o->why, "%s", err.msg);
         return TXN_TRANSIENT;
     }
-    if (db_exec(c->db, "BEGIN", &err) != DB_OK)
-        goto transient;
     const char *key[2] = {c->name, src->stream};
     if (s_exec(c, conn,
                "SELECT applied FROM stream_offset WHERE consumer = $1 AND stream = $2 FOR UPDATE",
@@ -423,7 +577,7 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
         err_t why;
         err_clear(&why);
         if (envelope_decode(&c->env, rec->msg, rec->msg_len, &why) == ENVELOPE_OK)
-            rc = c->apply(c->arg, c->db, conn, src->stream, rec, &c->env, &why);
+            rc = c->hooks.apply(c->hooks.arg, c->db, conn, src->stream, rec, &c->env, &why);
         if (rc == APPLY_OK && PQtransactionStatus(conn) == PQTRANS_INERROR) {
             /* The apply function swallowed a failed statement. */
             err_set(&why, "apply of a %s left the transaction aborted", c->env.type);
@@ -434,8 +588,6 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
             continue;
         }
         s_rollback(c);
-        if (c->on_commit)
-            c->on_commit(c->arg, 0);
         o->why = why;
         if (rc == APPLY_TRANSIENT)
             return TXN_TRANSIENT;
@@ -444,30 +596,46 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
         return TXN_PROBLEM;
     }
 
+    if (c->hooks.flush) {
+        db_rc_t frc = c->hooks.flush(c->hooks.arg, c->db, conn, &err);
+        if (frc == DB_FAILED) {
+            s_rollback(c);
+            o->why = err;
+            o->bad = n;
+            o->bad_rc = APPLY_FAILED;
+            return TXN_PROBLEM;
+        }
+        if (frc != DB_OK)
+            goto transient;
+    }
     char applied_text[24];
     snprintf(applied_text, sizeof applied_text, "%" PRId64, applied);
     const char *upd[3] = {c->name, src->stream, applied_text};
     if (s_exec(c, conn,
                "UPDATE stream_offset SET applied = $3, updated_at = now()"
                " WHERE consumer = $1 AND stream = $2",
-               3, upd, NULL, NULL, NULL, &err) != DB_OK ||
-        db_exec(c->db, "COMMIT", &err) != DB_OK)
+               3, upd, NULL, NULL, NULL, &err) != DB_OK)
         goto transient;
+    db_rc_t crc = db_tx_commit(c->db, &err);
+    if (crc != DB_OK) {
+        if (c->hooks.on_commit)
+            c->hooks.on_commit(c->hooks.arg, 0);
+        err_set(&o->why, "%s", err.msg);
+        return TXN_TRANSIENT; /* outcome unknown: the stored offset decides */
+    }
     src->applied = applied;
     if (applied > src->head)
         src->head = applied;
     c->retry_delay = RETRY_MIN_MS;
     if (hold)
         src->hold_until = aclock_system_mono_ms() + ((int64_t)HOLD_BASE_MS << (hold - 1));
-    if (c->on_commit)
-        c->on_commit(c->arg, 1);
+    if (c->hooks.on_commit)
+        c->hooks.on_commit(c->hooks.arg, 1);
     return hold ? TXN_HOLD : TXN_COMMITTED;
 
 transient:
     err_set(&o->why, "%s", err.msg);
     s_rollback(c);
-    if (c->on_commit)
-        c->on_commit(c->arg, 0);
     return TXN_TRANSIENT;
 }
 
@@ -476,18 +644,29 @@ transient:
  * that commits what precedes it together with its handling, then onwards. */
 static void s_apply(consumer_t *c, source_t *src, const stream_record_t *recs, size_t n)
 {
-    size_t start = 0;
+    size_t start = 0, single_until = 0;
     while (start < n) {
         txn_outcome_t o;
         memset(&o, 0, sizeof o);
-        txn_status_t st = s_txn(c, src, recs + start, n - start, -1, &o);
+        /* After a flush failed on the data, one message per transaction
+         * until past the run, so the message at fault is found. */
+        size_t run = single_until > start ? 1 : n - start;
+        txn_status_t st = s_txn(c, src, recs + start, run, -1, &o);
+        if (st == TXN_PROBLEM && o.bad == run && run > 1) {
+            single_until = start + run;
+            continue;
+        }
         if (st == TXN_PROBLEM) {
-            size_t bad = o.bad;
+            size_t bad = o.bad < run ? o.bad : run - 1;
             st = s_txn(c, src, recs + start, bad + 1, (long)bad, &o);
             if (st == TXN_COMMITTED) {
                 start += bad + 1;
                 continue;
             }
+        }
+        if (st == TXN_COMMITTED && run < n - start) {
+            start += run;
+            continue;
         }
         if (st == TXN_TRANSIENT) {
             s_backoff(c, o.why.msg);
@@ -515,7 +694,8 @@ static void s_apply(consumer_t *c, source_t *src, const stream_record_t *recs, s
 
 static void s_request_replay(consumer_t *c, source_t *src)
 {
-    if (src->replay_inflight || !s_db_ready(c) || aclock_system_mono_ms() < src->hold_until)
+    if (src->halted || src->replay_inflight || !s_db_ready(c) ||
+        aclock_system_mono_ms() < src->hold_until)
         return;
     if (!src->offset_loaded) {
         err_t err;
@@ -568,6 +748,10 @@ static int s_on_dealer(loop_t *loop, void *socket, void *arg)
         log_warn("bad replay reply", LF_STR("stream", src->stream), LF_STR("error", err.msg));
         src->need_replay = 1;
         c->retry_at = aclock_system_mono_ms() + RETRY_MAX_MS;
+        frames_close(&in);
+        return 0;
+    }
+    if (!s_identity_ok(c, src, reply.stream_id)) {
         frames_close(&in);
         return 0;
     }
@@ -639,6 +823,12 @@ static void s_on_pub(consumer_t *c, const streamwire_pub_t *pub)
     if (!src)
         return; /* a stream that shares our prefix but is not ours */
     src->last_heard = aclock_system_mono_ms();
+    if (src->halted)
+        return;
+    if (src->stream_id[0] && strcmp(src->stream_id, pub->stream_id) != 0) {
+        s_halt(c, src, pub->stream_id);
+        return;
+    }
     int64_t expected = src->applied + (int64_t)src->pending + 1;
     if (pub->kind == STREAMWIRE_HEARTBEAT) {
         if (pub->last_seq > src->head)
@@ -662,7 +852,7 @@ static void s_on_pub(consumer_t *c, const streamwire_pub_t *pub)
         return;
     }
     if (r->seq > expected || src->replay_inflight || src->need_replay || !src->offset_loaded ||
-        c->nlive == CONSUMER_BATCH_MAX) {
+        !src->stream_id[0] || c->nlive == CONSUMER_BATCH_MAX) {
         src->need_replay = 1; /* the gap (or the rest) comes by replay */
         return;
     }
@@ -767,6 +957,8 @@ static int s_on_tick(loop_t *loop, void *arg)
         /* Heartbeats come every second. Silence means the producer, or the
          * way to it, is gone; a replay request asks it directly (and its
          * timeout replaces the connection). */
+        if (src->halted)
+            continue;
         if (!src->replay_inflight && now - src->last_heard > SILENCE_MS) {
             src->last_heard = now;
             src->need_replay = 1;

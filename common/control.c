@@ -79,9 +79,16 @@ static void s_health(void *arg, const msgpack_object *request, msgpack_packer *p
     /* A round trip, not just the connection state: a server that died
      * since the last statement still looks connected to libpq. */
     int up = db_exec(ctl->db, "SELECT 1", &err) == DB_OK;
-    msgpack_pack_map(pk, up ? 5 : 7);
+    /* A halted stream needs an operator: say so where monitoring looks. */
+    const char *halted = NULL;
+    for (int i = 0; i < ctl->nconsumers && !halted; i++)
+        for (size_t j = 0; j < consumer_source_count(ctl->consumers[i]) && !halted; j++)
+            if (consumer_halted(ctl->consumers[i], consumer_source_stream(ctl->consumers[i], j)))
+                halted = consumer_source_stream(ctl->consumers[i], j);
+    int ok = up && !halted;
+    msgpack_pack_map(pk, ok ? 5 : 7);
     control_pack_str(pk, "ok");
-    if (up)
+    if (ok)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
@@ -90,6 +97,16 @@ static void s_health(void *arg, const msgpack_object *request, msgpack_packer *p
         control_pack_str(pk, "E_UNAVAILABLE");
         control_pack_str(pk, "error");
         control_pack_str(pk, err.msg);
+    } else if (halted) {
+        char text[200];
+        snprintf(text, sizeof text,
+                 "stream %s was recreated under the same name; nothing is applied from it"
+                 " until an operator runs 'airguard reset-stream'",
+                 halted);
+        control_pack_str(pk, "code");
+        control_pack_str(pk, "E_HALTED");
+        control_pack_str(pk, "error");
+        control_pack_str(pk, text);
     }
     control_pack_str(pk, "service");
     control_pack_str(pk, ctl->service);
@@ -122,9 +139,11 @@ static void s_streams(void *arg, const msgpack_object *request, msgpack_packer *
     control_pack_str(pk, "produced");
     msgpack_pack_array(pk, (size_t)ctl->nproducers);
     for (int i = 0; i < ctl->nproducers; i++) {
-        msgpack_pack_map(pk, 2);
+        msgpack_pack_map(pk, 3);
         control_pack_str(pk, "stream");
         control_pack_str(pk, producer_stream(ctl->producers[i]));
+        control_pack_str(pk, "stream_id");
+        control_pack_str(pk, producer_stream_id(ctl->producers[i]));
         control_pack_str(pk, "last_seq");
         msgpack_pack_int64(pk, producer_last_seq(ctl->producers[i]));
     }
@@ -138,9 +157,16 @@ static void s_streams(void *arg, const msgpack_object *request, msgpack_packer *
             const char *stream = consumer_source_stream(ctl->consumers[i], j);
             int64_t applied = 0, head = 0;
             consumer_position(ctl->consumers[i], stream, &applied, &head);
-            msgpack_pack_map(pk, 3);
+            msgpack_pack_map(pk, 5);
             control_pack_str(pk, "stream");
             control_pack_str(pk, stream);
+            control_pack_str(pk, "stream_id");
+            control_pack_str(pk, consumer_stream_id(ctl->consumers[i], stream));
+            control_pack_str(pk, "halted");
+            if (consumer_halted(ctl->consumers[i], stream))
+                msgpack_pack_true(pk);
+            else
+                msgpack_pack_false(pk);
             control_pack_str(pk, "applied");
             msgpack_pack_int64(pk, applied);
             control_pack_str(pk, "head");

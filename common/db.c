@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "log.h"
@@ -27,6 +28,9 @@ struct db {
     int64_t next_try_ms;         /* monotonic time before which we do not reconnect */
     int64_t backoff_ms;          /* current reconnect delay */
     int was_up;                  /* to log "lost" once, not at every retry */
+    int in_tx;                   /* db_tx_begin() opened one not yet ended */
+    int tx_lost;                 /* the connection broke under the open transaction */
+    uint64_t generation;         /* connections made so far */
 };
 
 static char *s_strdup_or_null(const char *s)
@@ -75,6 +79,8 @@ const char *db_schema(const db_t *db)
 
 static void s_drop(db_t *self)
 {
+    if (self->in_tx)
+        self->tx_lost = 1;
     if (self->conn) {
         PQfinish(self->conn);
         self->conn = NULL;
@@ -180,9 +186,36 @@ static int s_connect_step(db_t *db)
     }
 }
 
+/* A connection taken outside a transaction must be idle: one left inside a
+ * transaction (a failure path that forgot to end it, a cancelled COMMIT) is
+ * rolled back, and dropped if even that fails. Returns 1 when idle now. */
+static int s_make_idle(db_t *db)
+{
+    PGTransactionStatusType st = PQtransactionStatus(db->conn);
+    if (st == PQTRANS_IDLE)
+        return 1;
+    log_warn("database connection was left inside a transaction; rolling it back",
+             LF_STR("state", st == PQTRANS_INERROR ? "aborted" : "open"));
+    if (st == PQTRANS_INTRANS || st == PQTRANS_INERROR) {
+        PGresult *res = PQexec(db->conn, "ROLLBACK");
+        PQclear(res);
+        if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+            return 1;
+    }
+    PQfinish(db->conn);
+    db->conn = NULL;
+    db->connecting = 0;
+    return 0;
+}
+
 PGconn *db_conn(db_t *db, err_t *err)
 {
-    if (db->conn && !db->connecting && PQstatus(db->conn) == CONNECTION_OK)
+    if (db->in_tx && (db->tx_lost || !db->conn)) {
+        err_set(err, "the connection was lost inside a transaction");
+        return NULL;
+    }
+    if (db->conn && !db->connecting && PQstatus(db->conn) == CONNECTION_OK &&
+        (db->in_tx || s_make_idle(db)))
         return db->conn;
     if (db->conn && !db->connecting)
         s_drop(db);
@@ -214,6 +247,7 @@ PGconn *db_conn(db_t *db, err_t *err)
     }
     db->backoff_ms = DB_BACKOFF_MIN_MS;
     db->next_try_ms = 0;
+    db->generation++;
     if (!db->was_up)
         log_info("database connected", LF_STR("schema", db->schema));
     db->was_up = 1;
@@ -256,8 +290,28 @@ db_rc_t db_failure(db_t *db, const PGresult *res, err_t *err)
     return broken || db_sqlstate_is_transient(state) ? DB_TRANSIENT : DB_FAILED;
 }
 
+/* 1 when sql opens or ends a transaction: only db_tx_*() may. */
+static int s_is_tx_control(const char *sql)
+{
+    static const char *const words[] = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"};
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+        sql++;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        if (strncasecmp(sql, words[i], n) == 0 &&
+            (sql[n] == '\0' || sql[n] == ' ' || sql[n] == ';'))
+            return 1;
+    }
+    return 0;
+}
+
 db_rc_t db_exec(db_t *db, const char *sql, err_t *err)
 {
+    if (s_is_tx_control(sql)) {
+        err_set(err, "'%.20s' through db_exec: transactions go through db_tx_begin/commit/rollback",
+                sql);
+        return DB_FAILED;
+    }
     PGconn *conn = db_conn(db, err);
     if (!conn)
         return DB_TRANSIENT;
@@ -267,6 +321,81 @@ db_rc_t db_exec(db_t *db, const char *sql, err_t *err)
         (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? DB_OK : db_failure(db, res, err);
     PQclear(res);
     return rc;
+}
+
+db_rc_t db_tx_begin(db_t *db, PGconn **conn, err_t *err)
+{
+    if (db->in_tx) {
+        /* A programming error: nested transactions are not supported. */
+        err_set(err, "a transaction is already open on this connection");
+        return DB_FAILED;
+    }
+    PGconn *c = db_conn(db, err);
+    if (!c)
+        return DB_TRANSIENT;
+    PGresult *res = PQexec(c, "BEGIN");
+    db_rc_t rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : db_failure(db, res, err);
+    PQclear(res);
+    if (rc != DB_OK)
+        return rc == DB_FAILED ? DB_TRANSIENT : rc; /* BEGIN never fails on the data */
+    db->in_tx = 1;
+    db->tx_lost = 0;
+    *conn = c;
+    return DB_OK;
+}
+
+db_rc_t db_tx_commit(db_t *db, err_t *err)
+{
+    db_rc_t rc = DB_TRANSIENT;
+    PGresult *res = NULL;
+    if (!db->in_tx) {
+        err_set(err, "commit without an open transaction");
+        return DB_FAILED;
+    }
+    if (db->tx_lost || !db->conn) {
+        err_set(err, "the connection was lost inside the transaction; nothing was committed");
+        goto out;
+    }
+    res = PQexec(db->conn, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        /* Lost connection: the server may or may not have committed. */
+        db_failure(db, res, err);
+        rc = DB_TRANSIENT;
+        goto out;
+    }
+    /* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK. */
+    if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        err_set(err, "the server rolled the transaction back instead of committing"
+                     " (a statement in it had failed)");
+        rc = DB_FAILED;
+        goto out;
+    }
+    rc = DB_OK;
+out:
+    PQclear(res);
+    db->in_tx = 0;
+    db->tx_lost = 0;
+    return rc;
+}
+
+void db_tx_rollback(db_t *db)
+{
+    if (!db->in_tx)
+        return;
+    db->in_tx = 0;
+    db->tx_lost = 0;
+    if (db->conn && !db->connecting && PQstatus(db->conn) == CONNECTION_OK)
+        s_make_idle(db);
+}
+
+int db_in_tx(const db_t *db)
+{
+    return db->in_tx;
+}
+
+uint64_t db_generation(const db_t *db)
+{
+    return db->generation;
 }
 
 /* Runs one parameterised statement that must succeed; rows are discarded. */
@@ -285,15 +414,11 @@ db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migration
 {
     db_rc_t rc = DB_TRANSIENT;
     PGresult *res = NULL;
-    int in_tx = 0;
     const char *schema_param[1] = {db->schema};
+    PGconn *conn = NULL;
 
-    PGconn *conn = db_conn(db, err);
-    if (!conn)
+    if ((rc = db_tx_begin(db, &conn, err)) != DB_OK)
         goto out;
-    if ((rc = db_exec(db, "BEGIN", err)) != DB_OK)
-        goto out;
-    in_tx = 1;
     /* A migration may take longer than the session's statement timeout. */
     if ((rc = db_exec(db, "SET LOCAL statement_timeout = 0", err)) != DB_OK)
         goto out;
@@ -363,14 +488,10 @@ db_rc_t db_migrate(db_t *db, const char *component, const migration_t *migration
             goto out;
         log_info("migration applied", LF_STR("schema", db->schema), LF_STR("name", m->name));
     }
-    rc = db_exec(db, "COMMIT", err);
-    in_tx = 0;
+    rc = db_tx_commit(db, err);
 out:
     PQclear(res);
-    if (in_tx && db->conn) {
-        PGresult *r = PQexec(db->conn, "ROLLBACK");
-        PQclear(r);
-    }
+    db_tx_rollback(db);
     return rc;
 }
 

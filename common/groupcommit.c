@@ -123,14 +123,10 @@ static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size
                              stream_record_t *fresh, size_t *nfresh, int *is_new, err_t *err)
 {
     db_rc_t rc = DB_TRANSIENT;
-    int in_tx = 0;
     *nfresh = 0;
-    PGconn *conn = db_conn(db, err);
-    if (!conn)
+    PGconn *conn = NULL;
+    if ((rc = db_tx_begin(db, &conn, err)) != DB_OK)
         goto out;
-    if ((rc = db_exec(db, "BEGIN", err)) != DB_OK)
-        goto out;
-    in_tx = 1;
     for (size_t i = 0; i < n; i++)
         is_new[i] = 1;
     if ((rc = s_find_stored(db, conn, items, n, is_new, err)) != DB_OK)
@@ -145,13 +141,9 @@ static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size
     if ((rc = producer_append_in_tx(p, fresh, *nfresh, err)) != DB_OK ||
         (rc = s_store_extra(conn, items, n, is_new, store, arg, err)) != DB_OK)
         goto out;
-    rc = db_exec(db, "COMMIT", err);
-    in_tx = 0;
+    rc = db_tx_commit(db, err);
 out:
-    if (in_tx) {
-        err_t ignored;
-        db_exec(db, "ROLLBACK", &ignored);
-    }
+    db_tx_rollback(db);
     return rc;
 }
 
@@ -170,17 +162,12 @@ static db_rc_t s_append_all(producer_t *p, db_t *db, ingest_item_t *items, size_
     }
     if (!extras)
         return producer_append_in_tx(p, fresh, n, err);
-    db_rc_t rc = db_exec(db, "BEGIN", err);
-    PGconn *conn = db_conn(db, err);
-    if (rc == DB_OK && !conn)
-        rc = DB_TRANSIENT;
+    PGconn *conn = NULL;
+    db_rc_t rc = db_tx_begin(db, &conn, err);
     if (rc == DB_OK && (rc = producer_append_in_tx(p, fresh, n, err)) == DB_OK &&
         (rc = s_store_extra(conn, items, n, is_new, store, arg, err)) == DB_OK)
-        return db_exec(db, "COMMIT", err);
-    if (rc != DB_TRANSIENT) {
-        err_t ignored;
-        db_exec(db, "ROLLBACK", &ignored);
-    }
+        rc = db_tx_commit(db, err);
+    db_tx_rollback(db);
     return rc;
 }
 

@@ -11,13 +11,16 @@
 #define PRODUCER_BUF_CHUNK (256u * 1024u)
 
 struct producer {
-    db_t *db;                         /* borrowed */
-    void *pub;                        /* borrowed PUB socket */
-    char stream[STREAM_NAME_MAX + 1]; /* our stream's name */
-    int64_t last_seq;                 /* committed head as far as we know */
-    int loaded;                       /* last_seq is trustworthy */
-    msgpack_sbuffer frame;            /* reused publish buffer */
-    unsigned char *buf;               /* reused buffer for the batch's arrays */
+    db_t *db;                          /* borrowed */
+    void *pub;                         /* borrowed PUB socket */
+    char stream[STREAM_NAME_MAX + 1];  /* our stream's name */
+    char stream_id[STREAM_ID_LEN + 1]; /* the stream's identity, from stream_head */
+    int64_t last_seq;                  /* committed head as far as we know */
+    int loaded;                        /* last_seq is trustworthy */
+    uint64_t lock_generation;          /* db_generation() when we took the stream's lock */
+    int locked;                        /* we hold the lock on that connection */
+    msgpack_sbuffer frame;             /* reused publish buffer */
+    unsigned char *buf;                /* reused buffer for the batch's arrays */
     size_t buf_cap;
 };
 
@@ -74,27 +77,93 @@ int64_t producer_last_seq(const producer_t *p)
     return p->last_seq;
 }
 
+/* The advisory lock that makes us the stream's only writer: the two-key
+ * form (PRODUCER_LOCK_CLASS, hashtext(stream)), held by the session. */
+#define PRODUCER_LOCK_CLASS 1634169715 /* "agst" */
+
+/* Names the session that holds the stream's lock, for the refusal. */
+static void s_describe_holder(producer_t *p, PGconn *conn, char *out, size_t cap)
+{
+    char cls[16];
+    snprintf(cls, sizeof cls, "%d", PRODUCER_LOCK_CLASS);
+    const char *params[2] = {cls, p->stream};
+    PGresult *res =
+        PQexecParams(conn,
+                     "SELECT coalesce(nullif(a.application_name, ''), '?'), a.pid,"
+                     " coalesce(host(a.client_addr), 'local socket')"
+                     " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                     " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid"
+                     " AND l.objid = hashtext($2)::oid AND l.objsubid = 2",
+                     2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        snprintf(out, cap, "instance '%s' (server pid %s, from %s)", PQgetvalue(res, 0, 0),
+                 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+    else
+        snprintf(out, cap, "another session");
+    PQclear(res);
+}
+
+/* Takes the stream's lock on a connection that does not hold it yet (the
+ * first, or a new one after a reconnect). DB_FAILED, naming the holder,
+ * when another process writes this stream. */
+static db_rc_t s_lock_stream(producer_t *p, PGconn *conn, err_t *err)
+{
+    if (p->locked && p->lock_generation == db_generation(p->db))
+        return DB_OK;
+    char cls[16];
+    snprintf(cls, sizeof cls, "%d", PRODUCER_LOCK_CLASS);
+    const char *params[2] = {cls, p->stream};
+    PGresult *res = PQexecParams(conn, "SELECT pg_try_advisory_lock($1::int, hashtext($2))", 2,
+                                 NULL, params, NULL, NULL, 0);
+    db_rc_t rc = DB_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = db_failure(p->db, res, err);
+    } else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        char holder[200];
+        s_describe_holder(p, conn, holder, sizeof holder);
+        err_set(err,
+                "stream %s is already written by %s: two producers must never share a stream"
+                " (give each instance its own name)",
+                p->stream, holder);
+        rc = DB_FAILED;
+    } else {
+        p->locked = 1;
+        p->lock_generation = db_generation(p->db);
+    }
+    PQclear(res);
+    return rc;
+}
+
 db_rc_t producer_load(producer_t *p, err_t *err)
 {
     PGconn *conn = db_conn(p->db, err);
     if (!conn)
         return DB_TRANSIENT;
+    db_rc_t rc = s_lock_stream(p, conn, err);
+    if (rc != DB_OK)
+        return rc;
     const char *params[1] = {p->stream};
     PGresult *res =
         PQexecParams(conn,
                      "INSERT INTO stream_head (stream) VALUES ($1)"
                      " ON CONFLICT (stream) DO UPDATE SET last_seq = stream_head.last_seq"
-                     " RETURNING last_seq",
+                     " RETURNING last_seq, stream_id::text",
                      1, NULL, params, NULL, NULL, 1);
-    db_rc_t rc = DB_OK;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         rc = db_failure(p->db, res, err);
     else {
         p->last_seq = db_get_int64(res, 0, 0);
+        snprintf(p->stream_id, sizeof p->stream_id, "%.*s", PQgetlength(res, 0, 1),
+                 PQgetvalue(res, 0, 1));
         p->loaded = 1;
     }
     PQclear(res);
     return rc;
+}
+
+const char *producer_stream_id(const producer_t *p)
+{
+    return p->stream_id;
 }
 
 void producer_forget(producer_t *p)
@@ -233,6 +302,17 @@ db_rc_t producer_append_in_tx(producer_t *p, stream_record_t *recs, size_t n, er
     PGconn *conn = db_conn(p->db, err);
     if (!conn)
         goto out;
+    if (!p->loaded || !p->locked || p->lock_generation != db_generation(p->db)) {
+        /* A new connection: the lock went with the old one. Losing it to
+         * another writer is not the data's fault, so it is retried. */
+        if ((rc = s_lock_stream(p, conn, err)) != DB_OK) {
+            log_error("stream lock lost", LF_STR("stream", p->stream), LF_STR("error", err->msg));
+            rc = DB_TRANSIENT;
+            goto out;
+        }
+        if (!p->stream_id[0] && (rc = producer_load(p, err)) != DB_OK)
+            goto out;
+    }
     size_t offsets[3], lengths[3];
     if (s_build_arrays(p, recs, n, offsets, lengths, err) != 0) {
         rc = DB_FAILED;
@@ -281,7 +361,7 @@ static void s_send_frame(producer_t *p, const msgpack_sbuffer *frame)
 void producer_committed(producer_t *p, const stream_record_t *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        streamwire_pack_data(&p->frame, p->stream, &recs[i]);
+        streamwire_pack_data(&p->frame, p->stream, p->stream_id, &recs[i]);
         s_send_frame(p, &p->frame);
         if (recs[i].seq > p->last_seq)
             p->last_seq = recs[i].seq;
@@ -295,7 +375,7 @@ void producer_heartbeat(producer_t *p)
         if (producer_load(p, &err) != DB_OK)
             return; /* a wrong head is worse than none */
     }
-    streamwire_pack_heartbeat(&p->frame, p->stream, p->last_seq);
+    streamwire_pack_heartbeat(&p->frame, p->stream, p->stream_id, p->last_seq);
     s_send_frame(p, &p->frame);
 }
 
@@ -337,7 +417,7 @@ db_rc_t producer_replay(producer_t *p, int64_t from, int64_t max, msgpack_packer
     /* The head is read in the same snapshot as the rows, so last_seq never
      * claims rows this reply could not see. */
     res = PQexecParams(conn,
-                       "SELECT l.seq, l.msg_id, l.type, l.body, h.last_seq"
+                       "SELECT l.seq, l.msg_id, l.type, l.body, h.last_seq, h.stream_id::text"
                        " FROM stream_head h"
                        " LEFT JOIN LATERAL (SELECT seq, msg_id, type, body FROM stream_log"
                        "   WHERE stream = h.stream AND seq >= $2 ORDER BY seq LIMIT $3) l ON true"
@@ -358,13 +438,15 @@ db_rc_t producer_replay(producer_t *p, int64_t from, int64_t max, msgpack_packer
             break;
         take++;
     }
-    msgpack_pack_map(pk, 7);
+    msgpack_pack_map(pk, 8);
     s_pack_cstr(pk, "ok");
     msgpack_pack_true(pk);
     s_pack_cstr(pk, "kind");
     s_pack_cstr(pk, "replay");
     s_pack_cstr(pk, "stream");
     s_pack_cstr(pk, p->stream);
+    s_pack_cstr(pk, "stream_id");
+    s_pack_cstr(pk, rows > 0 ? PQgetvalue(res, 0, 5) : p->stream_id);
     s_pack_cstr(pk, "from");
     msgpack_pack_int64(pk, from);
     s_pack_cstr(pk, "to");

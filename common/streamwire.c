@@ -17,16 +17,19 @@ static void s_pack_cstr(msgpack_packer *pk, const char *s)
     s_pack_str(pk, s, strlen(s));
 }
 
-void streamwire_pack_data(msgpack_sbuffer *sbuf, const char *stream, const stream_record_t *rec)
+void streamwire_pack_data(msgpack_sbuffer *sbuf, const char *stream, const char *stream_id,
+                          const stream_record_t *rec)
 {
     msgpack_sbuffer_clear(sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
+    msgpack_pack_map(&pk, 7);
     s_pack_cstr(&pk, "kind");
     s_pack_cstr(&pk, "data");
     s_pack_cstr(&pk, "stream");
     s_pack_cstr(&pk, stream);
+    s_pack_cstr(&pk, "stream_id");
+    s_pack_cstr(&pk, stream_id);
     s_pack_cstr(&pk, "seq");
     msgpack_pack_int64(&pk, rec->seq);
     s_pack_cstr(&pk, "id");
@@ -38,16 +41,19 @@ void streamwire_pack_data(msgpack_sbuffer *sbuf, const char *stream, const strea
     msgpack_pack_bin_body(&pk, rec->msg, rec->msg_len);
 }
 
-void streamwire_pack_heartbeat(msgpack_sbuffer *sbuf, const char *stream, int64_t last_seq)
+void streamwire_pack_heartbeat(msgpack_sbuffer *sbuf, const char *stream, const char *stream_id,
+                               int64_t last_seq)
 {
     msgpack_sbuffer_clear(sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, 4);
     s_pack_cstr(&pk, "kind");
     s_pack_cstr(&pk, "heartbeat");
     s_pack_cstr(&pk, "stream");
     s_pack_cstr(&pk, stream);
+    s_pack_cstr(&pk, "stream_id");
+    s_pack_cstr(&pk, stream_id);
     s_pack_cstr(&pk, "last_seq");
     msgpack_pack_int64(&pk, last_seq);
 }
@@ -98,6 +104,21 @@ static int s_get_stream(const msgpack_object *map, char out[STREAM_NAME_MAX + 1]
     return mp_get_strcpy(map, "stream", out, STREAM_NAME_MAX + 1, err);
 }
 
+/* The stream's identity: a UUID, lower-cased as the producer sends it. */
+static int s_get_stream_id(const msgpack_object *map, char out[STREAM_ID_LEN + 1], err_t *err)
+{
+    if (mp_get_strcpy(map, "stream_id", out, STREAM_ID_LEN + 1, err) != 0)
+        return -1;
+    if (!envelope_is_uuid(out, strlen(out))) {
+        err_set(err, "field 'stream_id': expected a UUID");
+        return -1;
+    }
+    for (char *c = out; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    return 0;
+}
+
 /* Reads the four record fields from a data map or a replay tuple. */
 static int s_record_from_fields(const msgpack_object *seq, const msgpack_object *id,
                                 const msgpack_object *type, const msgpack_object *msg,
@@ -136,7 +157,7 @@ int streamwire_unpack_pub(msgpack_unpacked *unpacked, const char *buf, size_t le
     const msgpack_object *map = NULL;
     if (s_unpack_map(unpacked, buf, len, &map, err) != 0)
         return -1;
-    if (s_get_stream(map, out->stream, err) != 0)
+    if (s_get_stream(map, out->stream, err) != 0 || s_get_stream_id(map, out->stream_id, err) != 0)
         return -1;
     const msgpack_object *kind = mp_get(map, "kind");
     if (mp_str_eq(kind, "heartbeat")) {
@@ -173,7 +194,9 @@ int streamwire_unpack_replay(msgpack_unpacked *unpacked, const char *buf, size_t
         err_set(err, "replay refused: %s %s", code, text);
         return -1;
     }
-    if (s_get_stream(map, out->stream, err) != 0 || mp_get_int(map, "from", &out->from, err) != 0 ||
+    if (s_get_stream(map, out->stream, err) != 0 ||
+        s_get_stream_id(map, out->stream_id, err) != 0 ||
+        mp_get_int(map, "from", &out->from, err) != 0 ||
         mp_get_int(map, "to", &out->to, err) != 0 ||
         mp_get_int(map, "last_seq", &out->last_seq, err) != 0)
         return -1;

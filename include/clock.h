@@ -31,6 +31,9 @@ aclock_t *aclock_new_from_env(void);
 void aclock_destroy(aclock_t **self_p);
 
 int64_t aclock_wall_ms(const aclock_t *clock);
+
+/* 1 for a manual clock, 0 for the system clock. */
+int aclock_is_manual(const aclock_t *clock);
 int64_t aclock_mono_ms(const aclock_t *clock);
 
 /* Manual clocks only (ignored, returning -1, on the system clock). */

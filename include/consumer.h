@@ -50,23 +50,41 @@ typedef enum consumer_apply_rc {
 } consumer_apply_rc_t;
 
 /* Applies one message of stream inside the consumer's open transaction on
- * conn. env is the decoded envelope, rec its stream position. Writes
- * nothing outside the transaction. */
+ * conn. env is the decoded envelope, rec its stream position. It may run
+ * statements on conn, or (faster) only record what to write and leave the
+ * writing to the flush hook, once for the whole batch. Writes nothing
+ * outside the transaction. */
 typedef consumer_apply_rc_t (*consumer_apply_fn)(void *arg, db_t *db, PGconn *conn,
                                                  const char *stream, const stream_record_t *rec,
                                                  const envelope_t *env, err_t *why);
 
-/* Called after every committed batch (for example to publish an outbox),
- * and after every rolled-back one with committed = 0. */
+/* Writes what the applies of this transaction buffered, before the offset
+ * is stored and the transaction commits. DB_FAILED (the data made a
+ * statement fail) makes the consumer retry the batch one message per
+ * transaction, so the message at fault is found and handled like a failed
+ * apply; DB_TRANSIENT backs off. */
+typedef db_rc_t (*consumer_flush_fn)(void *arg, db_t *db, PGconn *conn, err_t *err);
+
+/* Called after every committed transaction (for example to publish an
+ * outbox), and after every rolled-back one with committed = 0 (drop what
+ * was buffered, forget cached state the transaction changed). */
 typedef void (*consumer_commit_fn)(void *arg, int committed);
 
+/* What the consumer calls; apply is required, the rest may be NULL. */
+typedef struct consumer_hooks {
+    consumer_apply_fn apply;      /* each message, inside the transaction */
+    consumer_flush_fn flush;      /* once per transaction, before the offset and COMMIT */
+    consumer_commit_fn on_commit; /* after COMMIT or ROLLBACK */
+    void *arg;                    /* passed to each */
+} consumer_hooks_t;
+
 /* Creates a consumer named name (offsets are per name and stream) that
- * follows the n sources; strings are copied. zmq_ctx is borrowed. Opens its
- * sockets and registers them and a timer with loop. Returns NULL with err
- * on a bad argument or socket failure. */
+ * follows the n sources; strings and hooks are copied. zmq_ctx is
+ * borrowed. Opens its sockets and registers them and a timer with loop.
+ * Returns NULL with err on a bad argument or socket failure. */
 consumer_t *consumer_new(void *zmq_ctx, loop_t *loop, db_t *db, const char *name,
-                         const consumer_source_t *sources, size_t n, consumer_apply_fn apply,
-                         consumer_commit_fn on_commit, void *arg, err_t *err);
+                         const consumer_source_t *sources, size_t n, const consumer_hooks_t *hooks,
+                         err_t *err);
 
 /* Unregisters from the loop, closes sockets, frees; *self_p = NULL. */
 void consumer_destroy(consumer_t **self_p);
@@ -74,6 +92,28 @@ void consumer_destroy(consumer_t **self_p);
 /* Position of a followed stream: applied (committed) and the highest seq
  * seen announced. -1 if the stream is not followed. */
 int consumer_position(const consumer_t *c, const char *stream, int64_t *applied, int64_t *head);
+
+/* Stream identity (docs/streams.md): each followed stream's identity is
+ * stored beside its offset when first heard. A producer that answers with
+ * another identity under the same name (its database was replaced, or a
+ * restore went wrong) makes the consumer stop following that stream: it
+ * logs why, stores the reason, and applies nothing from it until an
+ * operator resets it. */
+
+/* 1 when stream is halted that way. */
+int consumer_halted(const consumer_t *c, const char *stream);
+
+/* The identity followed for stream ("" until heard); NULL if not followed. */
+const char *consumer_stream_id(const consumer_t *c, const char *stream);
+
+/* The operator's reset: follow stream anew from seq 1, adopting whatever
+ * identity it has now (offset to 0, failure counts cleared). Effects
+ * already applied from the old stream stay. */
+db_rc_t consumer_reset_stream(consumer_t *c, const char *stream, err_t *err);
+
+/* 1 when every followed stream is applied up to the head last announced,
+ * nothing is waiting for a replay, and none is halted. */
+int consumer_caught_up(const consumer_t *c);
 
 /* Number of followed streams and the name of the i-th. */
 size_t consumer_source_count(const consumer_t *c);

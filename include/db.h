@@ -70,9 +70,46 @@ db_rc_t db_failure(db_t *db, const PGresult *res, err_t *err);
  * P0) and retrying the same thing will not help. */
 int db_sqlstate_is_transient(const char *state);
 
-/* Runs a command without parameters and without result rows (BEGIN,
- * COMMIT, DDL ...). Returns DB_OK or what db_failure() says. */
+/* Runs a command without parameters and without result rows (DDL, SET
+ * ...). Returns DB_OK or what db_failure() says. Transactions are opened
+ * and ended only with db_tx_*(), never with a BEGIN string here. */
 db_rc_t db_exec(db_t *db, const char *sql, err_t *err);
+
+/* Transactions: the one way to open and end one, so that no failure path
+ * can leave the connection "idle in transaction (aborted)", where every
+ * later statement fails with SQLSTATE 25P02.
+ *
+ *   PGconn *conn;
+ *   if (db_tx_begin(db, &conn, err) != DB_OK) goto out;   // nothing to undo
+ *   ... statements on conn ...                            // any failure: goto out
+ *   rc = db_tx_commit(db, err);                           // ends it either way
+ * out:
+ *   db_tx_rollback(db);                                   // no-op when ended
+ *
+ * db_tx_begin() returns DB_OK with a live connection in *conn, or
+ * DB_TRANSIENT (database unreachable; err says why). db_tx_commit() returns
+ * DB_OK only when the server answered that it committed; DB_FAILED when it
+ * rolled back instead (a statement in the transaction had failed and the
+ * caller went on regardless); DB_TRANSIENT when the connection broke, so the
+ * outcome is unknown (reload whatever you cached). The transaction is over
+ * after db_tx_commit() whatever it returns. db_tx_rollback() ends an open
+ * transaction and is safe to call when none is open.
+ *
+ * While no transaction is open, db_conn() hands out only an idle
+ * connection: one left inside a transaction is rolled back (or dropped if
+ * that fails) first. While one is open, a connection lost under it is not
+ * replaced until db_tx_rollback(): statements meant for the transaction
+ * must never run autocommitted on a new connection. */
+db_rc_t db_tx_begin(db_t *db, PGconn **conn, err_t *err);
+db_rc_t db_tx_commit(db_t *db, err_t *err);
+void db_tx_rollback(db_t *db);
+
+/* 1 while a transaction opened with db_tx_begin() has not been ended. */
+int db_in_tx(const db_t *db);
+
+/* Counts the connections made so far: a change means the session (and
+ * whatever it held, such as advisory locks) is new. 0 before the first. */
+uint64_t db_generation(const db_t *db);
 
 /* Applies, in one transaction under an advisory lock (several instances may
  * start at once), every migration of component (e.g. "stream", "intake")

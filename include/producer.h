@@ -34,11 +34,21 @@ void producer_destroy(producer_t **self_p);
 
 const char *producer_stream(const producer_t *p);
 
+/* The stream's identity (a UUID made with the stream; empty before the
+ * first producer_load()). Heartbeats, data frames and replay replies carry
+ * it, so consumers can tell a stream recreated from scratch from the one
+ * they followed. */
+const char *producer_stream_id(const producer_t *p);
+
 /* The last sequence number known committed (0 before the first). */
 int64_t producer_last_seq(const producer_t *p);
 
-/* Creates the stream's counter row if missing and reads the committed head;
- * call at start and whenever a transaction's outcome is unknown. */
+/* Makes us the stream's only writer (a session advisory lock on the
+ * stream's name, taken again on every new connection), creates the
+ * stream's counter row if missing, and reads the committed head and the
+ * stream's identity; call at start and whenever a transaction's outcome is
+ * unknown. DB_FAILED, with err naming the stream and the holder, when
+ * another process holds the stream. */
 db_rc_t producer_load(producer_t *p, err_t *err);
 
 /* Inside the caller's open transaction (or, called outside one, as a

@@ -39,9 +39,31 @@
 #include "db.h"
 #include "err.h"
 #include "loop.h"
+#include "outbox.h"
 #include "producer.h"
+#include "timer.h"
 
 #define SERVICE_ENDPOINT_MAX 256
+
+/* A due timer's handler: runs inside the firing transaction on conn, may
+ * emit (service_emit) and set timers; returns like a message's apply
+ * (APPLY_REJECT dead-letters the timer, APPLY_FAILED retries it later, up
+ * to CONSUMER_MAX_FAILURES times). */
+typedef consumer_apply_rc_t (*service_timer_fn)(void *arg, db_t *db, PGconn *conn,
+                                                const timer_row_t *timer, err_t *why);
+
+/* What a domain service plugs into the skeleton. Every transaction, whether
+ * it applies messages or fires timers, runs: apply/fire for each input,
+ * then flush, then the derived records are appended and the offsets stored,
+ * then COMMIT, then on_commit(1) and the records are published; or, on any
+ * failure, ROLLBACK and on_commit(0). */
+typedef struct service_handlers {
+    consumer_apply_fn apply;      /* a message of a followed stream (NULL: follows nothing) */
+    service_timer_fn fire;        /* a due timer (NULL: sets no timers) */
+    consumer_flush_fn flush;      /* may be NULL: write what apply/fire buffered */
+    consumer_commit_fn on_commit; /* may be NULL: after COMMIT (1) or ROLLBACK (0) */
+    void *arg;                    /* passed to each */
+} service_handlers_t;
 
 typedef struct service {
     char name[32];     /* "intake"; also the schema */
@@ -58,9 +80,14 @@ typedef struct service {
     aclock_t *clock; /* system, or manual under AIRGUARD_CLOCK */
     db_t *db;
     control_t *control;
-    void *pub;            /* PUB socket when publishing */
-    producer_t *producer; /* our stream, when publishing */
-    consumer_t *consumer; /* when following */
+    void *pub;                   /* PUB socket when publishing */
+    producer_t *producer;        /* our stream, when publishing */
+    consumer_t *consumer;        /* when following */
+    service_handlers_t handlers; /* the domain's, once service_start() ran */
+    outbox_t *outbox;            /* records derived in the open transaction */
+    int timers_dirty;            /* the open transaction set or cancelled timers */
+    int64_t next_due;            /* earliest timer, TIMER_NONE, or -1 when unknown */
+    int64_t fire_retry_at;       /* monotonic ms before which firing waits (back-off) */
 } service_t;
 
 /* Parses argv (--config PATH, --help), loads the file, applies the
@@ -81,9 +108,27 @@ int service_migrate(service_t *svc, const char *component, const migration_t *mi
 /* Binds the PUB socket and creates the producer of stream "<topic>.<instance>". */
 int service_open_producer(service_t *svc, const char *topic, err_t *err);
 
-/* Follows every stream listed under follow: with apply (see consumer.h). */
-int service_open_consumer(service_t *svc, consumer_apply_fn apply, consumer_commit_fn on_commit,
-                          void *arg, err_t *err);
+/* Plugs the domain in: follows every stream listed under follow: with
+ * h->apply, fires timers with h->fire, and registers the control ops
+ * "clock" and "idle" (docs/protocol.md section 6). h is copied. */
+int service_start(service_t *svc, const service_handlers_t *h, err_t *err);
+
+/* Inside apply, fire or flush: derives a record of type for subdistrict
+ * with body (one packed msgpack map), appended to our stream in the open
+ * transaction and published after it commits (see outbox.h). Returns 0, or
+ * -1 with err (no producer opened, bad type, out of memory). */
+int service_emit(service_t *svc, const char *type, const char *subdistrict, const char *body,
+                 size_t body_len, err_t *err);
+
+/* Inside apply, fire or flush: sets (moves) or cancels a timer in the open
+ * transaction; it fires when the service's clock reaches due_ms. */
+db_rc_t service_timer_set(service_t *svc, const char *key, const char *kind, int64_t due_ms,
+                          const char *payload, size_t payload_len, err_t *err);
+db_rc_t service_timer_cancel(service_t *svc, const char *key, err_t *err);
+
+/* The service's idea of now (UTC ms): the system clock, or the manual one
+ * a simulator drives. Domain functions take it as a parameter. */
+int64_t service_now_ms(const service_t *svc);
 
 /* Runs the loop (heartbeats included) until SIGTERM/SIGINT. */
 int service_run(service_t *svc);

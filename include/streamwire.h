@@ -4,13 +4,16 @@
  * PUB socket, two frames per message:
  *   frame 1: the stream name, e.g. "events.intake-1" (the subscription topic)
  *   frame 2: a msgpack map, one of
- *     data       {"kind":"data", "stream":S, "seq":N, "id":UUID, "type":T, "msg":bin}
- *     heartbeat  {"kind":"heartbeat", "stream":S, "last_seq":N}
+ *     data       {"kind":"data", "stream":S, "stream_id":SID, "seq":N, "id":UUID,
+ *                 "type":T, "msg":bin}
+ *     heartbeat  {"kind":"heartbeat", "stream":S, "stream_id":SID, "last_seq":N}
+ *   SID is the stream's identity, a UUID made when the stream was created: a
+ *   stream made again from scratch under the same name has another.
  *   "msg" is the message's envelope (include/envelope.h) as stored in the log.
  *
  * Replay, on the producer's control socket (request/reply):
  *   request  {"op":"replay", "stream":S, "from":N, "max":K}
- *   reply    {"ok":true, "kind":"replay", "stream":S, "from":N, "to":M,
+ *   reply    {"ok":true, "kind":"replay", "stream":S, "stream_id":SID, "from":N, "to":M,
  *             "last_seq":H, "records":[[seq, id, type, msg], ...]}
  *   records hold seq from..to in order (to = from-1 when there are none);
  *   last_seq is the stream's committed head when the reply was made, so a
@@ -28,6 +31,7 @@
 #include "err.h"
 
 #define STREAM_NAME_MAX 63
+#define STREAM_ID_LEN 36 /* a stream's identity: a UUID made with the stream */
 #define STREAMWIRE_REPLAY_MAX_RECORDS 1000
 #define STREAMWIRE_REPLAY_MAX_BYTES (1024u * 1024u)
 #define STREAMWIRE_FRAME_MAX (2u * 1024u * 1024u)
@@ -50,13 +54,16 @@ typedef enum streamwire_kind { STREAMWIRE_DATA, STREAMWIRE_HEARTBEAT } streamwir
 typedef struct streamwire_pub {
     streamwire_kind_t kind;
     char stream[STREAM_NAME_MAX + 1];
-    int64_t last_seq;       /* heartbeat */
-    stream_record_t record; /* data */
+    char stream_id[STREAM_ID_LEN + 1]; /* the stream's identity */
+    int64_t last_seq;                  /* heartbeat */
+    stream_record_t record;            /* data */
 } streamwire_pub_t;
 
 /* Packs a data / heartbeat frame 2 into sbuf (cleared first). */
-void streamwire_pack_data(msgpack_sbuffer *sbuf, const char *stream, const stream_record_t *rec);
-void streamwire_pack_heartbeat(msgpack_sbuffer *sbuf, const char *stream, int64_t last_seq);
+void streamwire_pack_data(msgpack_sbuffer *sbuf, const char *stream, const char *stream_id,
+                          const stream_record_t *rec);
+void streamwire_pack_heartbeat(msgpack_sbuffer *sbuf, const char *stream, const char *stream_id,
+                               int64_t last_seq);
 
 /* Decodes a PUB frame 2 into out, using unpacked's zone (strings point into
  * it). Returns 0 or -1 with err. */
@@ -70,6 +77,7 @@ void streamwire_pack_replay_request(msgpack_sbuffer *sbuf, const char *stream, i
 /* Replay reply header fields; records are read with streamwire_replay_record(). */
 typedef struct streamwire_replay {
     char stream[STREAM_NAME_MAX + 1];
+    char stream_id[STREAM_ID_LEN + 1]; /* the stream's identity */
     int64_t from, to, last_seq;
     const msgpack_object *records; /* array; borrowed from the zone */
 } streamwire_replay_t;

@@ -76,12 +76,11 @@ static double s_baseline(PGconn *conn, long rows, const char *body)
             lengths[i * 5 + 4] = BODY_BYTES;
             formats[i * 5 + 4] = 1;
         }
-        s_exec(conn, "BEGIN");
+        /* One statement is one transaction: the durable batch baseline. */
         PGresult *res = PQexecParams(conn, sql, BATCH * 5, NULL, values, lengths, formats, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             fprintf(stderr, "bench: baseline insert: %s", PQerrorMessage(conn));
         PQclear(res);
-        s_exec(conn, "COMMIT");
         done += BATCH;
     }
     double rate = (double)done / (s_now() - start);
@@ -120,9 +119,12 @@ static double s_producer(db_t *db, long rows, const char *body)
                                         .msg = body,
                                         .msg_len = BODY_BYTES};
         }
-        if (db_exec(db, "BEGIN", &err) != DB_OK ||
-            producer_append_in_tx(p, recs, BATCH, &err) != DB_OK ||
-            db_exec(db, "COMMIT", &err) != DB_OK) {
+        PGconn *conn = NULL;
+        int ok = db_tx_begin(db, &conn, &err) == DB_OK &&
+                 producer_append_in_tx(p, recs, BATCH, &err) == DB_OK &&
+                 db_tx_commit(db, &err) == DB_OK;
+        db_tx_rollback(db);
+        if (!ok) {
             fprintf(stderr, "bench: producer batch: %s\n", err.msg);
             goto out;
         }

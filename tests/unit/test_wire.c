@@ -26,7 +26,7 @@ static void test_data_frame_round_trip(void)
                            .type_len = 12,
                            .msg = "\x81\xa1x\x01",
                            .msg_len = 4};
-    streamwire_pack_data(&sb, "events.intake-1", &rec);
+    streamwire_pack_data(&sb, "events.intake-1", "0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70", &rec);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     streamwire_pub_t pub;
@@ -34,6 +34,7 @@ static void test_data_frame_round_trip(void)
     CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) == 0);
     CHECK(pub.kind == STREAMWIRE_DATA);
     CHECK(strcmp(pub.stream, "events.intake-1") == 0);
+    CHECK(strcmp(pub.stream_id, "0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70") == 0);
     CHECK(pub.record.seq == 42);
     CHECK(pub.record.msg_len == 4 && memcmp(pub.record.msg, "\x81\xa1x\x01", 4) == 0);
     CHECK(pub.record.type_len == 12 && memcmp(pub.record.type, "tip.reported", 12) == 0);
@@ -48,7 +49,7 @@ static void test_heartbeat_frame(void)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    streamwire_pack_heartbeat(&sb, "events.intake-2", 9001);
+    streamwire_pack_heartbeat(&sb, "events.intake-2", "0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70", 9001);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     streamwire_pub_t pub;
@@ -78,22 +79,37 @@ static void test_bad_pub_frames_name_the_field(void)
     msgpack_unpacked_init(&u);
     streamwire_pub_t pub;
     err_t err;
-    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":0,\"id\":\"x\",\"type\":\"t\",\"msg\":"
+    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"stream_id\":\"0b6e2f4c-6d0a-4c1e-9a57-"
+                "2f3c4d5e6f70\",\"seq\":0,\"id\":\"x\",\"type\":\"t\",\"msg\":"
                 "{\"$bin\":\"80\"}}");
     CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
           CONTAINS(err.msg, "'seq'"));
-    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"seq\":1,\"id\":\"x\",\"type\":\"t\",\"msg\":"
+    s_json(&sb, "{\"kind\":\"data\",\"stream\":\"s\",\"stream_id\":\"0b6e2f4c-6d0a-4c1e-9a57-"
+                "2f3c4d5e6f70\",\"seq\":1,\"id\":\"x\",\"type\":\"t\",\"msg\":"
                 "\"notbin\"}");
     CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
           CONTAINS(err.msg, "'msg'"));
-    s_json(&sb, "{\"kind\":\"gossip\",\"stream\":\"s\"}");
+    s_json(&sb, "{\"kind\":\"gossip\",\"stream\":\"s\",\"stream_id\":"
+                "\"0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70\"}");
     CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
           CONTAINS(err.msg, "'kind'"));
-    s_json(&sb, "{\"kind\":\"heartbeat\",\"stream\":\"s\",\"last_seq\":-4}");
+    s_json(&sb, "{\"kind\":\"heartbeat\",\"stream\":\"s\",\"stream_id\":\"0b6e2f4c-6d0a-4c1e-9a57-"
+                "2f3c4d5e6f70\",\"last_seq\":-4}");
     CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
           CONTAINS(err.msg, "last_seq"));
     s_json(&sb, "[1,2]");
     CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 && CONTAINS(err.msg, "map"));
+    /* The stream's identity is required, and must be a UUID. */
+    s_json(&sb, "{\"kind\":\"heartbeat\",\"stream\":\"s\",\"last_seq\":4}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
+          CONTAINS(err.msg, "stream_id"));
+    s_json(&sb, "{\"kind\":\"heartbeat\",\"stream\":\"s\",\"stream_id\":\"nope\",\"last_seq\":4}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) != 0 &&
+          CONTAINS(err.msg, "stream_id"));
+    s_json(&sb, "{\"kind\":\"heartbeat\",\"stream\":\"s\",\"stream_id\":"
+                "\"0B6E2F4C-6D0A-4C1E-9A57-2F3C4D5E6F70\",\"last_seq\":4}");
+    CHECK(streamwire_unpack_pub(&u, sb.data, sb.size, &pub, &err) == 0 &&
+          strcmp(pub.stream_id, "0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70") == 0);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -109,7 +125,8 @@ static void test_replay_reply(void)
     err_t err;
     char json[512];
     snprintf(json, sizeof json,
-             "{\"ok\":true,\"kind\":\"replay\",\"stream\":\"s\",\"from\":5,\"to\":6,\"last_seq\":9,"
+             "{\"ok\":true,\"kind\":\"replay\",\"stream\":\"s\",\"stream_id\":\"0b6e2f4c-6d0a-4c1e-"
+             "9a57-2f3c4d5e6f70\",\"from\":5,\"to\":6,\"last_seq\":9,"
              "\"records\":[[5,\"%s\",\"t\",{\"$bin\":\"80\"}],[6,\"%s\",\"t\",{\"$bin\":\"80\"}]]}",
              s_id, s_id);
     s_json(&sb, json);
@@ -119,12 +136,14 @@ static void test_replay_reply(void)
     CHECK(streamwire_replay_record(&r, 2, &rec, &err) != 0);
     /* to/from disagreeing with the records is refused. */
     snprintf(json, sizeof json,
-             "{\"ok\":true,\"stream\":\"s\",\"from\":5,\"to\":9,\"last_seq\":9,\"records\":[]}");
+             "{\"ok\":true,\"stream\":\"s\",\"stream_id\":\"0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70\","
+             "\"from\":5,\"to\":9,\"last_seq\":9,\"records\":[]}");
     s_json(&sb, json);
     CHECK(streamwire_unpack_replay(&u, sb.data, sb.size, &r, &err) != 0);
     /* Records out of order are refused. */
     snprintf(json, sizeof json,
-             "{\"ok\":true,\"stream\":\"s\",\"from\":5,\"to\":5,\"last_seq\":9,"
+             "{\"ok\":true,\"stream\":\"s\",\"stream_id\":\"0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70\","
+             "\"from\":5,\"to\":5,\"last_seq\":9,"
              "\"records\":[[7,\"%s\",\"t\",{\"$bin\":\"80\"}]]}",
              s_id);
     s_json(&sb, json);
@@ -306,6 +325,25 @@ static void test_yaml_events(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Transactions are opened and ended only by db_tx_*(): a BEGIN string
+ * through db_exec() is refused before any connection is tried. */
+static void test_transactions_only_through_the_helper(void)
+{
+    db_t *db = db_new("host=/nonexistent", NULL, NULL, "x", "test");
+    err_t err;
+    const char *refused[] = {"BEGIN",    "begin;", "  START TRANSACTION", "COMMIT", "end",
+                             "ROLLBACK", "abort"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        CHECK(db_exec(db, refused[i], &err) == DB_FAILED && CONTAINS(err.msg, "db_tx_begin"));
+    /* Anything else is tried (and here finds no server: retry later). */
+    CHECK(db_exec(db, "SELECT 1", &err) == DB_TRANSIENT);
+    CHECK(db_exec(db, "ENDPOINT_TABLE_THAT_STARTS_WITH_END", &err) == DB_TRANSIENT);
+    CHECK(db_tx_commit(db, &err) == DB_FAILED); /* no transaction open */
+    db_tx_rollback(db);                         /* safe when none is open */
+    CHECK(!db_in_tx(db));
+    db_destroy(&db);
+}
+
 static void test_failure_classification(void)
 {
     /* The data's fault: a poison message, dead-lettered after retries. */
@@ -338,5 +376,6 @@ int main(void)
     RUN(test_log_line_is_json);
     RUN(test_yaml_events);
     RUN(test_failure_classification);
+    RUN(test_transactions_only_through_the_helper);
     return check_summary();
 }

@@ -1,0 +1,210 @@
+/* outbox.c - records derived in a transaction, appended before its commit
+ * and published after it; see include/outbox.h. */
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+
+#define OUTBOX_ARENA_INITIAL (64u * 1024u)
+#define OUTBOX_RECS_INITIAL 64u
+
+/* A record's strings live in the arena as offsets, since it may move. */
+typedef struct outbox_rec {
+    size_t id_off, type_off, type_len, msg_off, msg_len;
+} outbox_rec_t;
+
+struct outbox {
+    char origin[96];          /* what the current records derive from */
+    int64_t position;         /* its seq, or the timer's due time */
+    uint32_t index;           /* records derived from it so far */
+    outbox_rec_t *recs;       /* waiting records */
+    size_t n, cap;            /* used / allocated recs */
+    char *arena;              /* ids, types and envelopes */
+    size_t len, arena_cap;    /* used / allocated arena bytes */
+    stream_record_t *out;     /* the records as handed to the producer */
+    size_t out_cap;           /* allocated out */
+    msgpack_sbuffer envelope; /* reused encoding buffer */
+};
+
+outbox_t *outbox_new(void)
+{
+    outbox_t *self = calloc(1, sizeof *self);
+    if (self)
+        msgpack_sbuffer_init(&self->envelope);
+    return self;
+}
+
+void outbox_destroy(outbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    outbox_t *self = *self_p;
+    free(self->recs);
+    free(self->arena);
+    free(self->out);
+    msgpack_sbuffer_destroy(&self->envelope);
+    free(self);
+    *self_p = NULL;
+}
+
+void outbox_cause(outbox_t *o, const char *origin, int64_t position)
+{
+    snprintf(o->origin, sizeof o->origin, "%s", origin);
+    o->position = position;
+    o->index = 0;
+}
+
+size_t outbox_count(const outbox_t *o)
+{
+    return o->n;
+}
+
+/* FNV-1a over the cause, from two different bases: 128 bits that name the
+ * derived record. Not cryptographic; it only has to be stable and spread. */
+static uint64_t s_fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void s_derived_id(const outbox_t *o, char out[ENVELOPE_ID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    char cause[160];
+    int n =
+        snprintf(cause, sizeof cause, "%s\n%lld\n%u", o->origin, (long long)o->position, o->index);
+    uint64_t a = s_fnv(14695981039346656037ull, cause, (size_t)n);
+    uint64_t b = s_fnv(a ^ 0x9e3779b97f4a7c15ull, cause, (size_t)n);
+    unsigned char bytes[16];
+    for (int i = 0; i < 8; i++) {
+        bytes[i] = (unsigned char)(a >> (56 - 8 * i));
+        bytes[8 + i] = (unsigned char)(b >> (56 - 8 * i));
+    }
+    bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x80); /* version 8: custom */
+    bytes[8] = (unsigned char)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    size_t k = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        out[k++] = hex[bytes[i] >> 4];
+        out[k++] = hex[bytes[i] & 15];
+    }
+    out[k] = '\0';
+}
+
+static int s_grow(outbox_t *o, size_t need_bytes)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : OUTBOX_RECS_INITIAL;
+        outbox_rec_t *grown = realloc(o->recs, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        o->recs = grown;
+        o->cap = cap;
+    }
+    if (o->len + need_bytes > o->arena_cap) {
+        size_t cap = o->arena_cap ? o->arena_cap : OUTBOX_ARENA_INITIAL;
+        while (cap < o->len + need_bytes)
+            cap *= 2;
+        char *grown = realloc(o->arena, cap);
+        if (!grown)
+            return -1;
+        o->arena = grown;
+        o->arena_cap = cap;
+    }
+    return 0;
+}
+
+int outbox_add(outbox_t *o, const char *type, const char *subdistrict, const char *source,
+               int64_t time_ms, const char *body, size_t body_len, err_t *err)
+{
+    envelope_t env;
+    memset(&env, 0, sizeof env);
+    env.version = ENVELOPE_VERSION;
+    s_derived_id(o, env.id);
+    snprintf(env.type, sizeof env.type, "%s", type);
+    snprintf(env.source, sizeof env.source, "%s", source);
+    snprintf(env.subdistrict, sizeof env.subdistrict, "%s", subdistrict);
+    env.time_ms = time_ms;
+    if (strlen(type) > ENVELOPE_NAME_MAX || strlen(subdistrict) > ENVELOPE_NAME_MAX) {
+        err_set(err, "emit %s: type or subdistrict longer than %d bytes", type, ENVELOPE_NAME_MAX);
+        return -1;
+    }
+    msgpack_sbuffer_clear(&o->envelope);
+    if (envelope_encode_raw_body(&env, body, body_len, &o->envelope, err) != 0)
+        return -1;
+    size_t type_len = strlen(type);
+    if (s_grow(o, ENVELOPE_ID_LEN + type_len + o->envelope.size) != 0) {
+        err_set(err, "emit %s: out of memory", type);
+        return -1;
+    }
+    outbox_rec_t *r = &o->recs[o->n];
+    r->id_off = o->len;
+    memcpy(o->arena + o->len, env.id, ENVELOPE_ID_LEN);
+    o->len += ENVELOPE_ID_LEN;
+    r->type_off = o->len;
+    r->type_len = type_len;
+    memcpy(o->arena + o->len, type, type_len);
+    o->len += type_len;
+    r->msg_off = o->len;
+    r->msg_len = o->envelope.size;
+    memcpy(o->arena + o->len, o->envelope.data, o->envelope.size);
+    o->len += o->envelope.size;
+    o->n++;
+    o->index++;
+    return 0;
+}
+
+db_rc_t outbox_append(outbox_t *o, producer_t *p, err_t *err)
+{
+    if (o->n == 0)
+        return DB_OK;
+    if (o->n > o->out_cap) {
+        stream_record_t *grown = realloc(o->out, o->n * sizeof *grown);
+        if (!grown) {
+            err_set(err, "out of memory for %zu derived records", o->n);
+            return DB_TRANSIENT;
+        }
+        o->out = grown;
+        o->out_cap = o->n;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        const outbox_rec_t *r = &o->recs[i];
+        o->out[i] = (stream_record_t){
+            .id = o->arena + r->id_off,
+            .id_len = ENVELOPE_ID_LEN,
+            .type = o->arena + r->type_off,
+            .type_len = r->type_len,
+            .msg = o->arena + r->msg_off,
+            .msg_len = r->msg_len,
+        };
+    }
+    return producer_append_in_tx(p, o->out, o->n, err);
+}
+
+static void s_clear(outbox_t *o)
+{
+    o->n = 0;
+    o->len = 0;
+}
+
+void outbox_committed(outbox_t *o, producer_t *p)
+{
+    if (o->n > 0)
+        producer_committed(p, o->out, o->n);
+    s_clear(o);
+}
+
+void outbox_discard(outbox_t *o, producer_t *p)
+{
+    if (o->n > 0 && p)
+        producer_forget(p);
+    s_clear(o);
+}

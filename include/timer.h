@@ -1,0 +1,59 @@
+/* timer.h - persistent deadlines (a task's acknowledge-by, a shift's end, a
+ * day's close): rows in the service's own timer table, set inside the
+ * transaction of the decision that made them and fired inside the
+ * transaction that applies their consequences, so a deadline fires exactly
+ * once across restarts and crashes.
+ *
+ * The service skeleton (service.h) owns firing: it takes due timers in
+ * batches when its clock passes them, calls the service's timer handler for
+ * each inside one transaction, and commits the deletion with the handler's
+ * effects and derived records. These functions are the SQL underneath. */
+#ifndef AIRGUARD_TIMER_H
+#define AIRGUARD_TIMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "err.h"
+
+#define TIMER_KEY_MAX 127
+#define TIMER_KIND_MAX 63
+#define TIMER_PAYLOAD_MAX 4096
+#define TIMER_BATCH_MAX 500
+#define TIMER_NONE INT64_MAX /* next_due when no timer is set */
+
+/* One timer as taken for firing; strings point into the caller's storage. */
+typedef struct timer_row {
+    char key[TIMER_KEY_MAX + 1];   /* the deadline's name */
+    char kind[TIMER_KIND_MAX + 1]; /* what the handler should do */
+    int64_t due_ms;                /* UTC ms */
+    const char *payload;           /* what the setter stored (borrowed) */
+    size_t payload_len;
+    int failures; /* earlier failed firings */
+} timer_row_t;
+
+/* Sets (or moves) the timer key in the open transaction on conn. */
+db_rc_t timer_set(db_t *db, PGconn *conn, const char *key, const char *kind, int64_t due_ms,
+                  const char *payload, size_t payload_len, err_t *err);
+
+/* Removes timer key if set, in the open transaction. */
+db_rc_t timer_cancel(db_t *db, PGconn *conn, const char *key, err_t *err);
+
+/* The earliest due time, or TIMER_NONE; outside or inside a transaction. */
+db_rc_t timer_next_due(db_t *db, int64_t *next_due, err_t *err);
+
+/* In the open transaction: deletes up to max timers due at or before now_ms
+ * (earliest first) and returns them in *res (the caller PQclear()s it) for
+ * timer_row() to read. Rows locked by another instance are skipped. */
+db_rc_t timer_take_due(db_t *db, PGconn *conn, int64_t now_ms, int max, PGresult **res, err_t *err);
+
+/* The i-th row of timer_take_due()'s result; payload borrows from res. */
+void timer_row(const PGresult *res, int i, timer_row_t *out);
+
+/* Outside a transaction: a firing of key failed; push it back by delay_ms
+ * and count the failure (why is kept for operators). */
+db_rc_t timer_defer(db_t *db, const char *key, int64_t due_ms, int64_t delay_ms, const char *why,
+                    err_t *err);
+
+#endif
