@@ -72,7 +72,7 @@ static void s_next_step(const dispatch_rules_t *r, dispatch_task_t *t, int64_t n
                     rec->step = (int)r->n_chain;
                     rec->round = t->esc_round;
                 }
-                t->esc_step = (int)r->n_chain;
+                t->esc_step = (int)r->n_chain + 1; /* marks it exhausted */
                 return;
             }
             t->esc_round++;
@@ -100,7 +100,7 @@ static void s_next_step(const dispatch_rules_t *r, dispatch_task_t *t, int64_t n
 
 static bool s_exhausted(const dispatch_rules_t *r, const dispatch_task_t *t)
 {
-    return (size_t)t->esc_step >= r->n_chain && t->esc_round >= r->repeats;
+    return (size_t)t->esc_step > r->n_chain;
 }
 
 void dispatch_escalation_on_timer(const dispatch_rules_t *r, dispatch_task_t *t,

@@ -93,7 +93,8 @@ typedef struct dispatch_task {
     int64_t due_resolve_ms;
 
     dispatch_stage_t esc_stage; /* stage being escalated, NONE when not escalating */
-    int esc_step;               /* last chain step sent, 1-based; 0 none */
+    int esc_step;               /* last chain step sent, 1-based; 0 none;
+                                   n_chain + 1 once exhausted */
     int esc_round;              /* walks of the chain completed */
 
     char merged_into[DISPATCH_UUID_LEN + 1]; /* MERGED: the task it joined */

@@ -74,8 +74,8 @@ static inline dispatch_report_t fx_report(const char *kind, const char *grid)
 }
 
 /* Opens a task for rep at now and returns it (zeroed task on failure). */
-static inline dispatch_task_t fx_open(const fixture_t *f, const dispatch_report_t *rep, const char *id,
-                               int64_t now)
+static inline dispatch_task_t fx_open(const fixture_t *f, const dispatch_report_t *rep,
+                                      const char *id, int64_t now)
 {
     dispatch_decision_t d;
     dispatch_decision_init(&d);
@@ -87,7 +87,8 @@ static inline dispatch_task_t fx_open(const fixture_t *f, const dispatch_report_
     return t;
 }
 
-static inline dispatch_response_t fx_resp(dispatch_response_kind_t kind, const char *task, const char *by)
+static inline dispatch_response_t fx_resp(dispatch_response_kind_t kind, const char *task,
+                                          const char *by)
 {
     dispatch_response_t r = {.event = EVENT_2, .kind = kind, .task = task, .by = by};
     return r;
@@ -103,7 +104,8 @@ static inline size_t fx_count(const dispatch_decision_t *d, dispatch_record_type
 }
 
 /* The first record of type, or NULL. */
-static inline const dispatch_record_t *fx_rec(const dispatch_decision_t *d, dispatch_record_type_t type)
+static inline const dispatch_record_t *fx_rec(const dispatch_decision_t *d,
+                                              dispatch_record_type_t type)
 {
     for (size_t i = 0; i < d->n_records; i++)
         if (d->records[i].type == type)
@@ -112,7 +114,8 @@ static inline const dispatch_record_t *fx_rec(const dispatch_decision_t *d, disp
 }
 
 /* The timer of kind in d (set or cancel), or NULL. */
-static inline const dispatch_timer_t *fx_timer(const dispatch_decision_t *d, dispatch_timer_kind_t kind)
+static inline const dispatch_timer_t *fx_timer(const dispatch_decision_t *d,
+                                               dispatch_timer_kind_t kind)
 {
     for (size_t i = 0; i < d->n_timers; i++)
         if (d->timers[i].kind == kind)

@@ -18,13 +18,20 @@ typedef struct grid_case {
 } grid_case_t;
 
 static const grid_case_t s_baiyang_grids[] = {
-    {"baima-g01", "baima-sq1", NULL},           {"baima-g02", "baima-sq1", NULL},
-    {"baima-g03", "baima-sq2", "baima-old-street"}, {"baima-g04", "baima-sq2", "baima-old-street"},
-    {"modou-g01", "modou-sq1", NULL},           {"modou-g02", "modou-sq1", NULL},
-    {"modou-g03", "modou-sq2", "modou-riverside"}, {"xinhua-g01", "xinhua-sq1", NULL},
-    {"xinhua-g02", "xinhua-sq1", NULL},         {"xinhua-g03", "xinhua-sq2", NULL},
-    {"xinhua-g04", "xinhua-sq3", NULL},         {"xinhua-g05", "xinhua-sq3", NULL},
-    {"fengyi-g01", "fengyi-sq1", NULL},         {"fengyi-g02", "fengyi-sq1", NULL},
+    {"baima-g01", "baima-sq1", NULL},
+    {"baima-g02", "baima-sq1", NULL},
+    {"baima-g03", "baima-sq2", "baima-old-street"},
+    {"baima-g04", "baima-sq2", "baima-old-street"},
+    {"modou-g01", "modou-sq1", NULL},
+    {"modou-g02", "modou-sq1", NULL},
+    {"modou-g03", "modou-sq2", "modou-riverside"},
+    {"xinhua-g01", "xinhua-sq1", NULL},
+    {"xinhua-g02", "xinhua-sq1", NULL},
+    {"xinhua-g03", "xinhua-sq2", NULL},
+    {"xinhua-g04", "xinhua-sq3", NULL},
+    {"xinhua-g05", "xinhua-sq3", NULL},
+    {"fengyi-g01", "fengyi-sq1", NULL},
+    {"fengyi-g02", "fengyi-sq1", NULL},
     {"fengyi-g03", "fengyi-sq2", "fengyi-hillside"},
 };
 static const grid_case_t s_shanhe_grids[] = {
@@ -54,8 +61,8 @@ static const area_case_t s_shanhe_areas[] = {
     {"songling", "songling-post", true},
 };
 
-static void s_route(const fixture_t *f, const char *kind, const dispatch_place_t *p,
-                    bool sensitive, dispatch_location_t *loc, dispatch_route_result_t *out)
+static void s_route(const fixture_t *f, const char *kind, const dispatch_place_t *p, bool sensitive,
+                    dispatch_location_t *loc, dispatch_route_result_t *out)
 {
     dispatch_routing_locate(f->r, p, loc);
     dispatch_routing_route(f->r, kind, loc, sensitive, NULL, 0, out);
