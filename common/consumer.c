@@ -645,6 +645,10 @@ transient:
 static void s_apply(consumer_t *c, source_t *src, const stream_record_t *recs, size_t n)
 {
     size_t start = 0, single_until = 0;
+    if (n > 0 && recs[0].seq > src->applied + 1) {
+        src->need_replay = 1; /* a prefetched batch after one that stopped short */
+        return;
+    }
     while (start < n) {
         txn_outcome_t o;
         memset(&o, 0, sizeof o);
@@ -692,6 +696,19 @@ static void s_apply(consumer_t *c, source_t *src, const stream_record_t *recs, s
 
 /* ---- replay ------------------------------------------------------------ */
 
+/* Sends a replay request for src from seq `from`. */
+static void s_send_replay(consumer_t *c, source_t *src, int64_t from)
+{
+    streamwire_pack_replay_request(&c->request, src->stream, from, STREAMWIRE_REPLAY_MAX_RECORDS);
+    if (zmq_send(src->dealer, c->request.data, c->request.size, ZMQ_DONTWAIT) < 0) {
+        s_reset_dealer(c, src);
+        return;
+    }
+    src->need_replay = 0;
+    src->replay_inflight = 1;
+    src->replay_deadline = aclock_system_mono_ms() + REPLAY_TIMEOUT_MS;
+}
+
 static void s_request_replay(consumer_t *c, source_t *src)
 {
     if (src->halted || src->replay_inflight || !s_db_ready(c) ||
@@ -705,15 +722,7 @@ static void s_request_replay(consumer_t *c, source_t *src)
             return;
         }
     }
-    streamwire_pack_replay_request(&c->request, src->stream, src->applied + 1,
-                                   STREAMWIRE_REPLAY_MAX_RECORDS);
-    if (zmq_send(src->dealer, c->request.data, c->request.size, ZMQ_DONTWAIT) < 0) {
-        s_reset_dealer(c, src);
-        return;
-    }
-    src->need_replay = 0;
-    src->replay_inflight = 1;
-    src->replay_deadline = aclock_system_mono_ms() + REPLAY_TIMEOUT_MS;
+    s_send_replay(c, src, src->applied + 1);
 }
 
 static source_t *s_source_of_dealer(consumer_t *c, void *socket)
@@ -766,6 +775,13 @@ static int s_on_dealer(loop_t *loop, void *socket, void *arg)
         }
         n++;
     }
+    /* Catching up: ask for the next batch before applying this one, so the
+     * producer reads it while we write. Should this batch stop short (a
+     * failure, a hole), the next reply starts past our offset and is
+     * skipped as a hole: the offset row, not this guess, decides. */
+    if (n > 0 && reply.to < reply.last_seq && s_db_ready(c) &&
+        aclock_system_mono_ms() >= src->hold_until)
+        s_send_replay(c, src, reply.to + 1);
     if (n > 0) {
         s_apply(c, src, c->batch, n);
         log_debug("replayed", LF_STR("stream", src->stream), LF_INT("n", n),
