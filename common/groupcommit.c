@@ -22,8 +22,8 @@ static int s_same_msg(const stream_record_t *a, const char *msg, size_t len)
 
 /* Marks the items whose id is already in the log. Ids were validated as
  * UUIDs, so the array literal cannot be used for injection. */
-static db_rc_t s_find_stored(db_t *db, PGconn *conn, ingest_item_t *items, size_t n, int *is_new,
-                             err_t *err)
+static db_rc_t s_find_stored(db_t *db, PGconn *conn, groupcommit_item_t *items, size_t n,
+                             int *is_new, err_t *err)
 {
     size_t cap = n * 40 + 3;
     char *literal = malloc(cap);
@@ -61,8 +61,8 @@ static db_rc_t s_find_stored(db_t *db, PGconn *conn, ingest_item_t *items, size_
             is_new[i] = 0;
             items[i].outcome =
                 s_same_msg(&items[i].rec, PQgetvalue(res, r, 3), (size_t)PQgetlength(res, r, 3))
-                    ? INGEST_DUPLICATE
-                    : INGEST_CONFLICT;
+                    ? GROUPCOMMIT_DUPLICATE
+                    : GROUPCOMMIT_CONFLICT;
             snprintf(items[i].stream, sizeof items[i].stream, "%.*s", PQgetlength(res, r, 1),
                      PQgetvalue(res, r, 1));
             items[i].seq = db_get_int64(res, r, 2);
@@ -75,7 +75,7 @@ static db_rc_t s_find_stored(db_t *db, PGconn *conn, ingest_item_t *items, size_
 /* Fills first[i] with the index of the first item carrying item i's id (i
  * itself for a first occurrence), with a small open-addressing hash table;
  * returns how many items repeat an earlier one, or -1 if out of memory. */
-static long s_first_occurrences(const ingest_item_t *items, size_t n, size_t *first)
+static long s_first_occurrences(const groupcommit_item_t *items, size_t n, size_t *first)
 {
     size_t cap = 16;
     while (cap < n * 2)
@@ -105,8 +105,8 @@ static long s_first_occurrences(const ingest_item_t *items, size_t n, size_t *fi
 }
 
 /* Writes the service's own effects of the new items that carry some. */
-static db_rc_t s_store_extra(PGconn *conn, const ingest_item_t *items, size_t n, const int *is_new,
-                             ingest_store_fn store, void *arg, err_t *err)
+static db_rc_t s_store_extra(PGconn *conn, const groupcommit_item_t *items, size_t n,
+                             const int *is_new, groupcommit_store_fn store, void *arg, err_t *err)
 {
     for (size_t i = 0; store && i < n; i++) {
         if (is_new[i] != 1 || !items[i].extra)
@@ -118,8 +118,8 @@ static db_rc_t s_store_extra(PGconn *conn, const ingest_item_t *items, size_t n,
     return DB_OK;
 }
 
-static db_rc_t s_commit_once(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
-                             const size_t *first, ingest_store_fn store, void *arg,
+static db_rc_t s_commit_once(producer_t *p, db_t *db, groupcommit_item_t *items, size_t n,
+                             const size_t *first, groupcommit_store_fn store, void *arg,
                              stream_record_t *fresh, size_t *nfresh, int *is_new, err_t *err)
 {
     db_rc_t rc = DB_TRANSIENT;
@@ -158,9 +158,9 @@ out:
 /* The fast path: every id in the batch is new. Appends them all; when no
  * item has effects of its own this is one autocommitted statement, one
  * round trip including the commit. */
-static db_rc_t s_append_all(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
-                            ingest_store_fn store, void *arg, stream_record_t *fresh, int *is_new,
-                            err_t *err)
+static db_rc_t s_append_all(producer_t *p, db_t *db, groupcommit_item_t *items, size_t n,
+                            groupcommit_store_fn store, void *arg, stream_record_t *fresh,
+                            int *is_new, err_t *err)
 {
     int extras = 0;
     for (size_t i = 0; i < n; i++) {
@@ -184,8 +184,8 @@ static db_rc_t s_append_all(producer_t *p, db_t *db, ingest_item_t *items, size_
     return rc;
 }
 
-db_rc_t ingest_commit(producer_t *p, db_t *db, ingest_item_t *items, size_t n,
-                      ingest_store_fn store, void *arg, err_t *err)
+db_rc_t groupcommit_commit(producer_t *p, db_t *db, groupcommit_item_t *items, size_t n,
+                           groupcommit_store_fn store, void *arg, err_t *err)
 {
     if (n == 0)
         return DB_OK;
@@ -227,17 +227,17 @@ done:
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (is_new[i] == 1) {
-            items[i].outcome = INGEST_NEW;
+            items[i].outcome = GROUPCOMMIT_NEW;
             items[i].seq = fresh[k++].seq;
             snprintf(items[i].stream, sizeof items[i].stream, "%s", producer_stream(p));
         }
     }
     for (size_t i = 0; i < n; i++) {
         if (is_new[i] <= -2) {
-            const ingest_item_t *orig = &items[-is_new[i] - 2];
+            const groupcommit_item_t *orig = &items[-is_new[i] - 2];
             items[i].outcome = s_same_msg(&orig->rec, items[i].rec.msg, items[i].rec.msg_len)
-                                   ? INGEST_DUPLICATE
-                                   : INGEST_CONFLICT;
+                                   ? GROUPCOMMIT_DUPLICATE
+                                   : GROUPCOMMIT_CONFLICT;
             items[i].seq = orig->seq;
             snprintf(items[i].stream, sizeof items[i].stream, "%s", orig->stream);
         }

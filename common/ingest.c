@@ -25,14 +25,14 @@ struct ingest_server {
     producer_t *producer; /* borrowed */
     db_t *db;             /* borrowed */
     ingest_validate_fn validate;
-    ingest_store_fn store;
+    groupcommit_store_fn store;
     void *arg;             /* for validate and store */
     envelope_t env;        /* reused decoder */
     envelope_t scratch;    /* a refused message decoded again, untouched by validate */
     msgpack_sbuffer canon; /* its canonical form */
     msgpack_sbuffer reply;
     slot_t slots[INGEST_BATCH_MAX];
-    ingest_item_t items[INGEST_BATCH_MAX];
+    groupcommit_item_t items[INGEST_BATCH_MAX];
     ingest_stats_t stats;
 };
 
@@ -49,8 +49,8 @@ int ingest_socket_options(void *router)
 }
 
 ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
-                                   ingest_validate_fn validate, ingest_store_fn store, void *arg,
-                                   err_t *err)
+                                   ingest_validate_fn validate, groupcommit_store_fn store,
+                                   void *arg, err_t *err)
 {
     ingest_server_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -117,7 +117,7 @@ static void s_reply_error(ingest_server_t *self, slot_t *slot, const char *code,
     s_reply(self, slot);
 }
 
-static void s_reply_ok(ingest_server_t *self, slot_t *slot, const ingest_item_t *item)
+static void s_reply_ok(ingest_server_t *self, slot_t *slot, const groupcommit_item_t *item)
 {
     msgpack_sbuffer_clear(&self->reply);
     msgpack_packer pk;
@@ -132,7 +132,7 @@ static void s_reply_ok(ingest_server_t *self, slot_t *slot, const ingest_item_t 
     control_pack_str(&pk, "seq");
     msgpack_pack_int64(&pk, item->seq);
     control_pack_str(&pk, "duplicate");
-    if (item->outcome == INGEST_DUPLICATE)
+    if (item->outcome == GROUPCOMMIT_DUPLICATE)
         msgpack_pack_true(&pk);
     else
         msgpack_pack_false(&pk);
@@ -195,7 +195,8 @@ static int s_answer_if_stored(ingest_server_t *self, slot_t *slot, const zmq_msg
         db_failure(self->db, res, &err);
     } else if (PQntuples(res) == 1 && (size_t)PQgetlength(res, 0, 2) == self->canon.size &&
                memcmp(PQgetvalue(res, 0, 2), self->canon.data, self->canon.size) == 0) {
-        ingest_item_t item = {.outcome = INGEST_DUPLICATE, .seq = db_get_int64(res, 0, 1)};
+        groupcommit_item_t item = {.outcome = GROUPCOMMIT_DUPLICATE,
+                                   .seq = db_get_int64(res, 0, 1)};
         snprintf(item.stream, sizeof item.stream, "%.*s", PQgetlength(res, 0, 0),
                  PQgetvalue(res, 0, 0));
         memcpy(slot->id, self->scratch.id, sizeof slot->id);
@@ -212,7 +213,7 @@ static int s_answer_if_stored(ingest_server_t *self, slot_t *slot, const zmq_msg
 static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
 {
     slot_t *slot = &self->slots[index];
-    ingest_item_t *item = &self->items[index];
+    groupcommit_item_t *item = &self->items[index];
     err_t err;
     char field_buf[64];
     slot->id[0] = '\0';
@@ -248,7 +249,7 @@ static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
     }
     memcpy(slot->id, self->env.id, sizeof slot->id);
     memcpy(slot->type, self->env.type, sizeof slot->type);
-    *item = (ingest_item_t){
+    *item = (groupcommit_item_t){
         .rec = {.id = slot->id,
                 .id_len = strlen(slot->id),
                 .type = slot->type,
@@ -285,7 +286,7 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
 
     err_t err;
     db_rc_t rc =
-        ingest_commit(self->producer, self->db, self->items, n, self->store, self->arg, &err);
+        groupcommit_commit(self->producer, self->db, self->items, n, self->store, self->arg, &err);
     if (rc == DB_OK)
         self->stats.batches++;
     else
@@ -293,7 +294,7 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
                  LF_STR("answer", rc == DB_TRANSIENT ? "E_UNAVAILABLE" : "E_INTERNAL"));
     for (size_t i = 0; i < n; i++) {
         slot_t *slot = &self->slots[i];
-        const ingest_item_t *item = &self->items[i];
+        const groupcommit_item_t *item = &self->items[i];
         if (rc == DB_TRANSIENT) {
             self->stats.unavailable++;
             s_reply_error(
@@ -303,12 +304,12 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
             self->stats.internal++;
             s_reply_error(self, slot, "E_INTERNAL", NULL,
                           "internal error: retry with the same id (it is stored at most once)");
-        } else if (item->outcome == INGEST_CONFLICT) {
+        } else if (item->outcome == GROUPCOMMIT_CONFLICT) {
             self->stats.rejected++;
             s_reply_error(self, slot, "E_ID_CONFLICT", "id",
                           "field 'id': already used for a different message");
         } else {
-            if (item->outcome == INGEST_NEW)
+            if (item->outcome == GROUPCOMMIT_NEW)
                 self->stats.accepted++;
             else
                 self->stats.duplicates++;

@@ -37,10 +37,10 @@
  * the sender's authenticated name (the ZAP "User-Id" of the message, see
  * zap.h), NULL on a socket without authentication; slot is the request's
  * position in the batch (0..INGEST_BATCH_MAX-1), for a service that keeps
- * per-request data until ingest_store_fn. The callback may remove entries
+ * per-request data until groupcommit_store_fn. The callback may remove entries
  * from env->body (fields that must not be stored in the log); the canonical
  * encoding is made afterwards. Returns 0 to accept, 1 to accept with effects
- * of its own to store (see ingest_store_fn); -1 to refuse, setting *code (a
+ * of its own to store (see groupcommit_store_fn); -1 to refuse, setting *code (a
  * stable E_... string), *field (the offending field or NULL; it must stay
  * valid until the next call) and err (a message naming it).
  *
@@ -56,8 +56,8 @@ typedef struct ingest_server ingest_server_t;
  * ingest_socket_options() on it before binding) and registers it with loop.
  * store may be NULL. */
 ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
-                                   ingest_validate_fn validate, ingest_store_fn store, void *arg,
-                                   err_t *err);
+                                   ingest_validate_fn validate, groupcommit_store_fn store,
+                                   void *arg, err_t *err);
 
 /* Options a submit socket needs before zmq_bind (ZeroMQ copies them to the
  * listener at bind time): the frame size limit and ROUTER_MANDATORY.
