@@ -46,7 +46,9 @@
  *
  * A refused message whose id is already stored with the same content is
  * answered with its original ack instead: a retry must not be refused
- * because the rules changed after its first submit was stored. */
+ * because the rules changed after its first submit was stored. The lookup
+ * is batched with the turn's group commit (one statement for all of the
+ * turn's refused messages), so its answer goes out with the others'. */
 typedef int (*ingest_validate_fn)(void *arg, envelope_t *env, const char *user_id, size_t slot,
                                   const char **code, const char **field, err_t *err);
 
@@ -67,13 +69,15 @@ void ingest_server_destroy(ingest_server_t **self_p);
 
 /* Counters for the control socket and benchmarks. */
 typedef struct ingest_stats {
-    uint64_t accepted;    /* acknowledged as new */
-    uint64_t duplicates;  /* acknowledged as already stored */
-    uint64_t rejected;    /* refused as invalid */
-    uint64_t unavailable; /* answered "try again" */
-    uint64_t internal;    /* answered E_INTERNAL */
-    uint64_t misshapen;   /* requests of the wrong frame shape (answered or dropped) */
-    uint64_t batches;     /* transactions committed */
+    uint64_t accepted;       /* acknowledged as new */
+    uint64_t duplicates;     /* acknowledged as already stored */
+    uint64_t rejected;       /* refused as invalid */
+    uint64_t unavailable;    /* answered "try again" */
+    uint64_t internal;       /* answered E_INTERNAL */
+    uint64_t misshapen;      /* requests of the wrong frame shape (answered or dropped) */
+    uint64_t batches;        /* group commits that stored (one transaction each) */
+    uint64_t lookups;        /* refused messages looked up (were they stored before?) */
+    uint64_t lookup_queries; /* statements that did those lookups: one per batch */
 } ingest_stats_t;
 void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out);
 
