@@ -92,7 +92,7 @@ flood_args=(--endpoint "$SUB" --clients 8 --inflight 64 --type task.acknowledged
     --body-json "$bad_body" --source flood)
 good_client() { # OUT: 400 plain submits, 8 in flight
     "$AG_TESTBIN/stream_load" --endpoint "$SUB" --clients 1 --inflight 8 --count 400 \
-        --type patrol.route_visit --body-json "$good_body" --source good --out "$1" --timeout-ms 10000
+        --type patrol.route_visit --body-json "$good_body" --source good --out "$1" --timeout-ms 10000 --deadline-s 120
 }
 # jqt EXPR: the JSON on stdin satisfies EXPR
 jqt() { jq -e "$1" >/dev/null; }
