@@ -176,6 +176,27 @@ static int s_read_request(ingest_server_t *self, slot_t *slot)
     return -1;
 }
 
+/* Makes slot index's message (decoded in env, canonical form in the
+ * slot's canon) item index of the batch. */
+static void s_join(ingest_server_t *self, size_t index, const envelope_t *env, int extra,
+                   int lookup)
+{
+    slot_t *slot = &self->slots[index];
+    memcpy(slot->id, env->id, sizeof slot->id);
+    memcpy(slot->type, env->type, sizeof slot->type);
+    self->items[index] = (groupcommit_item_t){
+        .rec = {.id = slot->id,
+                .id_len = strlen(slot->id),
+                .type = slot->type,
+                .type_len = strlen(slot->type),
+                .msg = slot->canon.data,
+                .msg_len = slot->canon.size},
+        .slot = index,
+        .extra = extra,
+        .lookup = lookup,
+    };
+}
+
 /* A refused message whose id is stored with the same content gets its
  * original ack. The lookup is not made here, one round trip per refused
  * submit on the loop that also serves ZAP and the other submits: the
@@ -194,21 +215,10 @@ static int s_defer_refusal(ingest_server_t *self, size_t index, const zmq_msg_t 
     msgpack_sbuffer_clear(&slot->canon);
     if (envelope_encode(&self->scratch, &slot->canon, &err) != 0)
         return -1;
-    memcpy(slot->id, self->scratch.id, sizeof slot->id);
-    memcpy(slot->type, self->scratch.type, sizeof slot->type);
     slot->code = code;
     snprintf(slot->field, sizeof slot->field, "%s", field ? field : "");
     slot->refusal = *why;
-    self->items[index] = (groupcommit_item_t){
-        .rec = {.id = slot->id,
-                .id_len = strlen(slot->id),
-                .type = slot->type,
-                .type_len = strlen(slot->type),
-                .msg = slot->canon.data,
-                .msg_len = slot->canon.size},
-        .slot = index,
-        .lookup = 1,
-    };
+    s_join(self, index, &self->scratch, 0, 1);
     return 0;
 }
 
@@ -217,7 +227,6 @@ static int s_defer_refusal(ingest_server_t *self, size_t index, const zmq_msg_t 
 static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
 {
     slot_t *slot = &self->slots[index];
-    groupcommit_item_t *item = &self->items[index];
     err_t err;
     char field_buf[64];
     slot->id[0] = '\0';
@@ -252,18 +261,7 @@ static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
         s_reply_error(self, slot, "E_INTERNAL", NULL, "not stored: internal error");
         return -1;
     }
-    memcpy(slot->id, self->env.id, sizeof slot->id);
-    memcpy(slot->type, self->env.type, sizeof slot->type);
-    *item = (groupcommit_item_t){
-        .rec = {.id = slot->id,
-                .id_len = strlen(slot->id),
-                .type = slot->type,
-                .type_len = strlen(slot->type),
-                .msg = slot->canon.data,
-                .msg_len = slot->canon.size},
-        .slot = index,
-        .extra = verdict == 1,
-    };
+    s_join(self, index, &self->env, verdict == 1, 0);
     return 0;
 }
 
