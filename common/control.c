@@ -23,7 +23,7 @@ typedef struct handler {
 struct control {
     void *router; /* bound ROUTER socket */
     loop_t *loop; /* borrowed */
-    db_t *db;     /* borrowed, for health */
+    db_t *db;     /* owned: our own connection, for health and replay */
     char service[32];
     char instance[64];
     handler_t handlers[CONTROL_MAX_HANDLERS];
@@ -34,6 +34,9 @@ struct control {
     int nconsumers;
     msgpack_sbuffer reply;    /* reused */
     msgpack_unpacked request; /* reused */
+    int health;               /* this turn's health check: -1 not made, 0 down, 1 up */
+    err_t health_err;         /* why it is down */
+    control_stats_t stats;
 };
 
 static int s_on_request(loop_t *loop, void *socket, void *arg);
@@ -75,10 +78,15 @@ static void s_health(void *arg, const msgpack_object *request, msgpack_packer *p
 {
     (void)request;
     control_t *ctl = arg;
-    err_t err;
     /* A round trip, not just the connection state: a server that died
-     * since the last statement still looks connected to libpq. */
-    int up = db_exec(ctl->db, "SELECT 1", &err) == DB_OK;
+     * since the last statement still looks connected to libpq. One per
+     * turn: a flood of health requests costs one round trip per turn. */
+    if (ctl->health < 0) {
+        ctl->health = db_exec(ctl->db, "SELECT 1", &ctl->health_err) == DB_OK;
+        ctl->stats.health_checks++;
+    }
+    int up = ctl->health;
+    const err_t *err = &ctl->health_err;
     /* A halted stream needs an operator: say so where monitoring looks. */
     const char *halted = NULL;
     for (int i = 0; i < ctl->nconsumers && !halted; i++)
@@ -96,7 +104,7 @@ static void s_health(void *arg, const msgpack_object *request, msgpack_packer *p
         control_pack_str(pk, "code");
         control_pack_str(pk, "E_UNAVAILABLE");
         control_pack_str(pk, "error");
-        control_pack_str(pk, err.msg);
+        control_pack_str(pk, err->msg);
     } else if (halted) {
         char text[200];
         snprintf(text, sizeof text,
@@ -203,7 +211,7 @@ static void s_replay(void *arg, const msgpack_object *request, msgpack_packer *p
         msgpack_sbuffer_init(&scratch);
         msgpack_packer spk;
         msgpack_packer_init(&spk, &scratch, msgpack_sbuffer_write);
-        db_rc_t rc = producer_replay(ctl->producers[i], from, max, &spk, &err);
+        db_rc_t rc = producer_replay(ctl->producers[i], ctl->db, from, max, &spk, &err);
         if (rc == DB_OK)
             pk->callback(pk->data, scratch.data, scratch.size);
         else
@@ -222,11 +230,13 @@ control_t *control_new(void *zmq_ctx, loop_t *loop, const char *endpoint, const 
 {
     control_t *self = calloc(1, sizeof *self);
     if (!self) {
+        db_destroy(&db);
         err_set(err, "out of memory");
         return NULL;
     }
     self->loop = loop;
     self->db = db;
+    self->health = -1;
     snprintf(self->service, sizeof self->service, "%s", service);
     snprintf(self->instance, sizeof self->instance, "%s", instance);
     msgpack_sbuffer_init(&self->reply);
@@ -271,8 +281,14 @@ void control_destroy(control_t **self_p)
     }
     msgpack_sbuffer_destroy(&self->reply);
     msgpack_unpacked_destroy(&self->request);
+    db_destroy(&self->db);
     free(self);
     *self_p = NULL;
+}
+
+void control_stats(const control_t *ctl, control_stats_t *out)
+{
+    *out = ctl->stats;
 }
 
 int control_add_handler(control_t *ctl, const char *op, control_handler_fn fn, void *arg)
@@ -342,14 +358,20 @@ static void s_dispatch(control_t *ctl, const char *data, size_t size)
 }
 
 /* One request: routing frames (identity, and the empty delimiter a REQ
- * client adds), then the payload; see frames.h. A budget per turn keeps a
- * flood of requests from starving the loop's other sockets and timers. */
+ * client adds), then the payload; see frames.h. The budget (control.h)
+ * leaves what is left queued in the socket; the loop polls it again next
+ * turn, after the other sockets and the timers had theirs. */
 static int s_on_request(loop_t *loop, void *socket, void *arg)
 {
     (void)loop;
     control_t *ctl = arg;
     frames_t req;
-    for (int budget = 0; budget < 100 && frames_recv(&req, socket); budget++) {
+    uint64_t answered = 0;
+    size_t bytes = 0;
+    ctl->health = -1;
+    ctl->stats.turns++;
+    while (answered < CONTROL_TURN_REQUESTS && bytes < CONTROL_TURN_BYTES &&
+           frames_recv(&req, socket)) {
         msgpack_sbuffer_clear(&ctl->reply);
         if (frames_is_request(&req)) {
             size_t size = 0;
@@ -365,6 +387,16 @@ static int s_on_request(loop_t *loop, void *socket, void *arg)
         if (req.n > 0 && frames_reply(socket, &req, ctl->reply.data, ctl->reply.size) != 0)
             log_debug("control reply not delivered: peer gone");
         frames_close(&req);
+        answered++;
+        bytes += ctl->reply.size;
     }
+    int events = 0;
+    size_t len = sizeof events;
+    if ((answered == CONTROL_TURN_REQUESTS || bytes >= CONTROL_TURN_BYTES) &&
+        zmq_getsockopt(socket, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN))
+        ctl->stats.budget_stops++;
+    ctl->stats.requests += answered;
+    if (answered > ctl->stats.max_per_turn)
+        ctl->stats.max_per_turn = answered;
     return 0;
 }

@@ -17,6 +17,10 @@ typedef struct slot {
     msgpack_sbuffer canon; /* canonical envelope, reused */
     char id[ENVELOPE_ID_LEN + 1];
     char type[ENVELOPE_NAME_MAX + 1];
+    /* A refused message waits for its lookup with its refusal: */
+    const char *code; /* the validator's stable E_... string */
+    char field[64];   /* the offending field, "" for none */
+    err_t refusal;    /* the message naming it */
 } slot_t;
 
 struct ingest_server {
@@ -25,15 +29,15 @@ struct ingest_server {
     producer_t *producer; /* borrowed */
     db_t *db;             /* borrowed */
     ingest_validate_fn validate;
-    ingest_store_fn store;
-    void *arg;             /* for validate and store */
-    envelope_t env;        /* reused decoder */
-    envelope_t scratch;    /* a refused message decoded again, untouched by validate */
-    msgpack_sbuffer canon; /* its canonical form */
+    groupcommit_store_fn store;
+    void *arg;          /* for validate and store */
+    envelope_t env;     /* reused decoder */
+    envelope_t scratch; /* a refused message decoded again, untouched by validate */
     msgpack_sbuffer reply;
     slot_t slots[INGEST_BATCH_MAX];
-    ingest_item_t items[INGEST_BATCH_MAX];
+    groupcommit_item_t items[INGEST_BATCH_MAX];
     ingest_stats_t stats;
+    groupcommit_stats_t gc; /* lookups, added to stats */
 };
 
 static int s_on_readable(loop_t *loop, void *socket, void *arg);
@@ -49,8 +53,8 @@ int ingest_socket_options(void *router)
 }
 
 ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
-                                   ingest_validate_fn validate, ingest_store_fn store, void *arg,
-                                   err_t *err)
+                                   ingest_validate_fn validate, groupcommit_store_fn store,
+                                   void *arg, err_t *err)
 {
     ingest_server_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -66,7 +70,6 @@ ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db
     self->arg = arg;
     envelope_init(&self->env);
     envelope_init(&self->scratch);
-    msgpack_sbuffer_init(&self->canon);
     msgpack_sbuffer_init(&self->reply);
     for (int i = 0; i < INGEST_BATCH_MAX; i++)
         msgpack_sbuffer_init(&self->slots[i].canon);
@@ -86,7 +89,6 @@ void ingest_server_destroy(ingest_server_t **self_p)
     loop_remove_reader(self->loop, self->router);
     envelope_fini(&self->env);
     envelope_fini(&self->scratch);
-    msgpack_sbuffer_destroy(&self->canon);
     msgpack_sbuffer_destroy(&self->reply);
     for (int i = 0; i < INGEST_BATCH_MAX; i++)
         msgpack_sbuffer_destroy(&self->slots[i].canon);
@@ -97,6 +99,8 @@ void ingest_server_destroy(ingest_server_t **self_p)
 void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out)
 {
     *out = s->stats;
+    out->lookups = s->gc.lookups;
+    out->lookup_queries = s->gc.lookup_queries;
 }
 
 /* Sends the packed reply to the slot's peer and releases its request. */
@@ -117,7 +121,7 @@ static void s_reply_error(ingest_server_t *self, slot_t *slot, const char *code,
     s_reply(self, slot);
 }
 
-static void s_reply_ok(ingest_server_t *self, slot_t *slot, const ingest_item_t *item)
+static void s_reply_ok(ingest_server_t *self, slot_t *slot, const groupcommit_item_t *item)
 {
     msgpack_sbuffer_clear(&self->reply);
     msgpack_packer pk;
@@ -132,7 +136,7 @@ static void s_reply_ok(ingest_server_t *self, slot_t *slot, const ingest_item_t 
     control_pack_str(&pk, "seq");
     msgpack_pack_int64(&pk, item->seq);
     control_pack_str(&pk, "duplicate");
-    if (item->outcome == INGEST_DUPLICATE)
+    if (item->outcome == GROUPCOMMIT_DUPLICATE)
         msgpack_pack_true(&pk);
     else
         msgpack_pack_false(&pk);
@@ -172,39 +176,50 @@ static int s_read_request(ingest_server_t *self, slot_t *slot)
     return -1;
 }
 
-/* A refused message whose id is stored with the same content gets its
- * original ack: looks it up, comparing with the canonical form of the
- * message as received. Returns 1 when answered, 0 otherwise. */
-static int s_answer_if_stored(ingest_server_t *self, slot_t *slot, const zmq_msg_t *payload)
+/* Makes slot index's message (decoded in env, canonical form in the
+ * slot's canon) item index of the batch. */
+static void s_join(ingest_server_t *self, size_t index, const envelope_t *env, int extra,
+                   int lookup)
 {
+    slot_t *slot = &self->slots[index];
+    memcpy(slot->id, env->id, sizeof slot->id);
+    memcpy(slot->type, env->type, sizeof slot->type);
+    self->items[index] = (groupcommit_item_t){
+        .rec = {.id = slot->id,
+                .id_len = strlen(slot->id),
+                .type = slot->type,
+                .type_len = strlen(slot->type),
+                .msg = slot->canon.data,
+                .msg_len = slot->canon.size},
+        .slot = index,
+        .extra = extra,
+        .lookup = lookup,
+    };
+}
+
+/* A refused message whose id is stored with the same content gets its
+ * original ack. The lookup is not made here, one round trip per refused
+ * submit on the loop that also serves ZAP and the other submits: the
+ * message joins the batch as a lookup item (its canonical form as
+ * received, the refusal kept in its slot) and groupcommit.c looks up all
+ * of a batch's at once. Returns 0 when it joins, -1 when it cannot (it is
+ * then refused at once). */
+static int s_defer_refusal(ingest_server_t *self, size_t index, const zmq_msg_t *payload,
+                           const char *code, const char *field, const err_t *why)
+{
+    slot_t *slot = &self->slots[index];
     err_t err;
     if (envelope_decode(&self->scratch, zmq_msg_data((zmq_msg_t *)payload), zmq_msg_size(payload),
                         &err) != ENVELOPE_OK)
-        return 0;
-    msgpack_sbuffer_clear(&self->canon);
-    if (envelope_encode(&self->scratch, &self->canon, &err) != 0)
-        return 0;
-    PGconn *conn = db_conn(self->db, &err);
-    if (!conn)
-        return 0;
-    const char *params[1] = {self->scratch.id};
-    PGresult *res = PQexecParams(conn, "SELECT stream, seq, body FROM stream_log WHERE msg_id = $1",
-                                 1, NULL, params, NULL, NULL, 1);
-    int answered = 0;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        db_failure(self->db, res, &err);
-    } else if (PQntuples(res) == 1 && (size_t)PQgetlength(res, 0, 2) == self->canon.size &&
-               memcmp(PQgetvalue(res, 0, 2), self->canon.data, self->canon.size) == 0) {
-        ingest_item_t item = {.outcome = INGEST_DUPLICATE, .seq = db_get_int64(res, 0, 1)};
-        snprintf(item.stream, sizeof item.stream, "%.*s", PQgetlength(res, 0, 0),
-                 PQgetvalue(res, 0, 0));
-        memcpy(slot->id, self->scratch.id, sizeof slot->id);
-        self->stats.duplicates++;
-        s_reply_ok(self, slot, &item);
-        answered = 1;
-    }
-    PQclear(res);
-    return answered;
+        return -1;
+    msgpack_sbuffer_clear(&slot->canon);
+    if (envelope_encode(&self->scratch, &slot->canon, &err) != 0)
+        return -1;
+    slot->code = code;
+    snprintf(slot->field, sizeof slot->field, "%s", field ? field : "");
+    slot->refusal = *why;
+    s_join(self, index, &self->scratch, 0, 1);
+    return 0;
 }
 
 /* Decodes, validates and canonicalises the request in slot index; 0 if it
@@ -212,7 +227,6 @@ static int s_answer_if_stored(ingest_server_t *self, slot_t *slot, const zmq_msg
 static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
 {
     slot_t *slot = &self->slots[index];
-    ingest_item_t *item = &self->items[index];
     err_t err;
     char field_buf[64];
     slot->id[0] = '\0';
@@ -233,8 +247,9 @@ static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
                       : 0;
     if (verdict < 0) {
         /* Never tell an unauthorised sender what is stored. */
-        if (strcmp(code, "E_FORBIDDEN") != 0 && s_answer_if_stored(self, slot, payload))
-            return -1;
+        if (strcmp(code, "E_FORBIDDEN") != 0 &&
+            s_defer_refusal(self, index, payload, code, field, &err) == 0)
+            return 0;
         self->stats.rejected++;
         s_reply_error(self, slot, code, field, err.msg);
         return -1;
@@ -246,18 +261,7 @@ static int s_admit(ingest_server_t *self, size_t index, zmq_msg_t *payload)
         s_reply_error(self, slot, "E_INTERNAL", NULL, "not stored: internal error");
         return -1;
     }
-    memcpy(slot->id, self->env.id, sizeof slot->id);
-    memcpy(slot->type, self->env.type, sizeof slot->type);
-    *item = (ingest_item_t){
-        .rec = {.id = slot->id,
-                .id_len = strlen(slot->id),
-                .type = slot->type,
-                .type_len = strlen(slot->type),
-                .msg = slot->canon.data,
-                .msg_len = slot->canon.size},
-        .slot = index,
-        .extra = verdict == 1,
-    };
+    s_join(self, index, &self->env, verdict == 1, 0);
     return 0;
 }
 
@@ -284,17 +288,27 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
         return 0;
 
     err_t err;
-    db_rc_t rc =
-        ingest_commit(self->producer, self->db, self->items, n, self->store, self->arg, &err);
-    if (rc == DB_OK)
+    size_t nstore = 0;
+    for (size_t i = 0; i < n; i++)
+        nstore += !self->items[i].lookup;
+    db_rc_t rc = groupcommit_commit(self->producer, self->db, self->items, n, self->store,
+                                    self->arg, &self->gc, &err);
+    if (rc == DB_OK && nstore > 0)
         self->stats.batches++;
     else
         log_warn("submit batch not stored", LF_INT("n", n), LF_STR("error", err.msg),
                  LF_STR("answer", rc == DB_TRANSIENT ? "E_UNAVAILABLE" : "E_INTERNAL"));
     for (size_t i = 0; i < n; i++) {
         slot_t *slot = &self->slots[i];
-        const ingest_item_t *item = &self->items[i];
-        if (rc == DB_TRANSIENT) {
+        const groupcommit_item_t *item = &self->items[i];
+        if (item->lookup && item->outcome != GROUPCOMMIT_DUPLICATE) {
+            self->stats.rejected++;
+            s_reply_error(self, slot, slot->code, slot->field[0] ? slot->field : NULL,
+                          slot->refusal.msg);
+        } else if (item->lookup) {
+            self->stats.duplicates++;
+            s_reply_ok(self, slot, item);
+        } else if (rc == DB_TRANSIENT) {
             self->stats.unavailable++;
             s_reply_error(
                 self, slot, "E_UNAVAILABLE", NULL,
@@ -303,12 +317,12 @@ static int s_on_readable(loop_t *loop, void *socket, void *arg)
             self->stats.internal++;
             s_reply_error(self, slot, "E_INTERNAL", NULL,
                           "internal error: retry with the same id (it is stored at most once)");
-        } else if (item->outcome == INGEST_CONFLICT) {
+        } else if (item->outcome == GROUPCOMMIT_CONFLICT) {
             self->stats.rejected++;
             s_reply_error(self, slot, "E_ID_CONFLICT", "id",
                           "field 'id': already used for a different message");
         } else {
-            if (item->outcome == INGEST_NEW)
+            if (item->outcome == GROUPCOMMIT_NEW)
                 self->stats.accepted++;
             else
                 self->stats.duplicates++;

@@ -399,11 +399,14 @@ static void s_uuid_text(const unsigned char *b, char out[37])
     out[k] = '\0';
 }
 
-db_rc_t producer_replay(producer_t *p, int64_t from, int64_t max, msgpack_packer *pk, err_t *err)
+db_rc_t producer_replay(producer_t *p, db_t *db, int64_t from, int64_t max, msgpack_packer *pk,
+                        err_t *err)
 {
     db_rc_t rc = DB_TRANSIENT;
     PGresult *res = NULL;
-    PGconn *conn = db_conn(p->db, err);
+    if (!db)
+        db = p->db;
+    PGconn *conn = db_conn(db, err);
     if (!conn)
         goto out;
     if (from < 1)
@@ -424,7 +427,7 @@ db_rc_t producer_replay(producer_t *p, int64_t from, int64_t max, msgpack_packer
                        " WHERE h.stream = $1",
                        3, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = db_failure(p->db, res, err);
+        rc = db_failure(db, res, err);
         goto out;
     }
     int rows = PQntuples(res);

@@ -174,12 +174,18 @@ int service_open(service_t *svc, const char *name, int argc, char **argv, int *e
     svc->db = db_new(url, user, password, name, svc->instance);
     svc->outbox = outbox_new();
     svc->next_due = -1;
-    if (!svc->zmq || !svc->loop || !svc->db || !svc->outbox) {
+    /* The control socket's own connection (control owns it): a replay or
+     * a health check never waits on, or holds up, the one that writes. */
+    char control_app[96];
+    snprintf(control_app, sizeof control_app, "%s/control", svc->instance);
+    db_t *control_db = db_new(url, user, password, name, control_app);
+    if (!svc->zmq || !svc->loop || !svc->db || !svc->outbox || !control_db) {
+        db_destroy(&control_db);
         err_set(err, "out of memory");
         goto out;
     }
     if (!(svc->control = control_new(svc->zmq, svc->loop, svc->control_endpoint, name,
-                                     svc->instance, svc->db, err)))
+                                     svc->instance, control_db, err)))
         goto out;
     /* Every service answers the simulator's ops, producers and pure
      * consumers alike. */

@@ -12,7 +12,17 @@
  *   version  {"ok", "version"}
  *   streams  {"ok", "produced": [{"stream", "last_seq"}],
  *                   "consumed": [{"stream", "applied", "head"}]}
- *   replay   see streamwire.h */
+ *   replay   see streamwire.h
+ *
+ * The socket shares the service's event loop with its submits and streams,
+ * so a flood of requests must not hold those up. Two rules see to it: the
+ * control socket has a database connection of its own (health and replay
+ * never sit on, or wait behind, the connection that stores submits), and a
+ * per-turn budget: each turn of the loop answers at most
+ * CONTROL_TURN_REQUESTS requests or CONTROL_TURN_BYTES of replies (at least
+ * one request), leaving the rest queued in the socket for the next turn.
+ * Within one turn the health check's round trip is made once and its answer
+ * shared by every health request of the turn. */
 #ifndef AIRGUARD_CONTROL_H
 #define AIRGUARD_CONTROL_H
 
@@ -26,6 +36,8 @@
 
 #define CONTROL_REQUEST_MAX (64u * 1024u)
 #define CONTROL_MAX_HANDLERS 32
+#define CONTROL_TURN_REQUESTS 16
+#define CONTROL_TURN_BYTES (1024u * 1024u)
 
 #ifndef AIRGUARD_VERSION
 #define AIRGUARD_VERSION "0.1.0"
@@ -38,8 +50,10 @@ typedef struct control control_t;
 typedef void (*control_handler_fn)(void *arg, const msgpack_object *request, msgpack_packer *reply);
 
 /* Binds a ROUTER socket at endpoint and registers it with loop. service and
- * instance are copied; db is borrowed (for the health check). Returns NULL
- * with err if the endpoint cannot be bound. */
+ * instance are copied; db is the control socket's own connection handle
+ * (health, replay; give it the service's settings, not its db_t): control
+ * owns it from here on, also when this fails. Returns NULL with err if the
+ * endpoint cannot be bound. */
 control_t *control_new(void *zmq_ctx, loop_t *loop, const char *endpoint, const char *service,
                        const char *instance, db_t *db, err_t *err);
 void control_destroy(control_t **self_p);
@@ -52,6 +66,16 @@ void control_add_producer(control_t *ctl, producer_t *p);
 
 /* Reports c's positions under "streams". */
 void control_add_consumer(control_t *ctl, consumer_t *c);
+
+/* Counters of the control socket, for stats and tests. */
+typedef struct control_stats {
+    uint64_t requests;      /* requests answered */
+    uint64_t turns;         /* loop turns that found the socket readable */
+    uint64_t budget_stops;  /* turns that stopped at the budget, leaving requests queued */
+    uint64_t max_per_turn;  /* most requests answered in one turn */
+    uint64_t health_checks; /* database round trips made for health requests */
+} control_stats_t;
+void control_stats(const control_t *ctl, control_stats_t *out);
 
 /* Packs {"ok":false, "code":code, "field":field (omitted when NULL), "error":message}. */
 void control_pack_error(msgpack_packer *pk, const char *code, const char *field,

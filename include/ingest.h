@@ -37,16 +37,18 @@
  * the sender's authenticated name (the ZAP "User-Id" of the message, see
  * zap.h), NULL on a socket without authentication; slot is the request's
  * position in the batch (0..INGEST_BATCH_MAX-1), for a service that keeps
- * per-request data until ingest_store_fn. The callback may remove entries
+ * per-request data until groupcommit_store_fn. The callback may remove entries
  * from env->body (fields that must not be stored in the log); the canonical
  * encoding is made afterwards. Returns 0 to accept, 1 to accept with effects
- * of its own to store (see ingest_store_fn); -1 to refuse, setting *code (a
+ * of its own to store (see groupcommit_store_fn); -1 to refuse, setting *code (a
  * stable E_... string), *field (the offending field or NULL; it must stay
  * valid until the next call) and err (a message naming it).
  *
  * A refused message whose id is already stored with the same content is
  * answered with its original ack instead: a retry must not be refused
- * because the rules changed after its first submit was stored. */
+ * because the rules changed after its first submit was stored. The lookup
+ * is batched with the turn's group commit (one statement for all of the
+ * turn's refused messages), so its answer goes out with the others'. */
 typedef int (*ingest_validate_fn)(void *arg, envelope_t *env, const char *user_id, size_t slot,
                                   const char **code, const char **field, err_t *err);
 
@@ -56,8 +58,8 @@ typedef struct ingest_server ingest_server_t;
  * ingest_socket_options() on it before binding) and registers it with loop.
  * store may be NULL. */
 ingest_server_t *ingest_server_new(loop_t *loop, void *router, producer_t *p, db_t *db,
-                                   ingest_validate_fn validate, ingest_store_fn store, void *arg,
-                                   err_t *err);
+                                   ingest_validate_fn validate, groupcommit_store_fn store,
+                                   void *arg, err_t *err);
 
 /* Options a submit socket needs before zmq_bind (ZeroMQ copies them to the
  * listener at bind time): the frame size limit and ROUTER_MANDATORY.
@@ -67,13 +69,15 @@ void ingest_server_destroy(ingest_server_t **self_p);
 
 /* Counters for the control socket and benchmarks. */
 typedef struct ingest_stats {
-    uint64_t accepted;    /* acknowledged as new */
-    uint64_t duplicates;  /* acknowledged as already stored */
-    uint64_t rejected;    /* refused as invalid */
-    uint64_t unavailable; /* answered "try again" */
-    uint64_t internal;    /* answered E_INTERNAL */
-    uint64_t misshapen;   /* requests of the wrong frame shape (answered or dropped) */
-    uint64_t batches;     /* transactions committed */
+    uint64_t accepted;       /* acknowledged as new */
+    uint64_t duplicates;     /* acknowledged as already stored */
+    uint64_t rejected;       /* refused as invalid */
+    uint64_t unavailable;    /* answered "try again" */
+    uint64_t internal;       /* answered E_INTERNAL */
+    uint64_t misshapen;      /* requests of the wrong frame shape (answered or dropped) */
+    uint64_t batches;        /* group commits that stored (one transaction each) */
+    uint64_t lookups;        /* refused messages looked up (were they stored before?) */
+    uint64_t lookup_queries; /* statements that did those lookups: one per batch */
 } ingest_stats_t;
 void ingest_server_stats(const ingest_server_t *s, ingest_stats_t *out);
 

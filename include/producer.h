@@ -68,8 +68,11 @@ void producer_forget(producer_t *p);
 void producer_heartbeat(producer_t *p);
 
 /* Answers a replay request: packs a reply (see streamwire.h) for records
- * from..from+max-1 into pk. Returns DB_OK, or the failure (err says why;
- * nothing was packed). */
-db_rc_t producer_replay(producer_t *p, int64_t from, int64_t max, msgpack_packer *pk, err_t *err);
+ * from..from+max-1 into pk, reading with db (borrowed; the control
+ * socket's own connection, so a replay never holds up the writer's), or
+ * with the producer's when db is NULL. Returns DB_OK, or the failure (err
+ * says why; nothing was packed). */
+db_rc_t producer_replay(producer_t *p, db_t *db, int64_t from, int64_t max, msgpack_packer *pk,
+                        err_t *err);
 
 #endif

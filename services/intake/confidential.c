@@ -105,7 +105,8 @@ db_rc_t intake_digest_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN], err
     return rc;
 }
 
-db_rc_t intake_confidential_store(void *arg, PGconn *conn, const ingest_item_t *item, err_t *err)
+db_rc_t intake_confidential_store(void *arg, PGconn *conn, const groupcommit_item_t *item,
+                                  err_t *err)
 {
     intake_validator_t *v = arg;
     if (!v->pending || item->slot >= INGEST_BATCH_MAX) {

@@ -135,10 +135,11 @@ size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env,
  * DB_OK, DB_TRANSIENT or DB_FAILED with err. */
 db_rc_t intake_digest_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err);
 
-/* The ingest_store_fn of intake (arg is the intake_validator_t): writes the
+/* The groupcommit_store_fn of intake (arg is the intake_validator_t): writes the
  * pending fields of item->slot into intake.confidential under the message
  * id, inside ingest's transaction. */
-db_rc_t intake_confidential_store(void *arg, PGconn *conn, const ingest_item_t *item, err_t *err);
+db_rc_t intake_confidential_store(void *arg, PGconn *conn, const groupcommit_item_t *item,
+                                  err_t *err);
 
 /* ---- validate.c ------------------------------------------------------------ */
 

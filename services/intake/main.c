@@ -62,8 +62,10 @@ static void s_op_stats(void *arg, const msgpack_object *request, msgpack_packer 
     ingest_server_stats(self->door, &st);
     if (self->zap)
         zap_counts(self->zap, &zap_ok, &zap_refused);
+    control_stats_t ctl;
+    control_stats(self->svc.control, &ctl);
     /* docs/protocol.md section 6 says what each counter counts. */
-    msgpack_pack_map(pk, 12);
+    msgpack_pack_map(pk, 15);
     control_pack_str(pk, "ok");
     msgpack_pack_true(pk);
     s_pack_kv_u64(pk, "accepted", st.accepted);
@@ -73,6 +75,15 @@ static void s_op_stats(void *arg, const msgpack_object *request, msgpack_packer 
     s_pack_kv_u64(pk, "internal", st.internal);
     s_pack_kv_u64(pk, "misshapen", st.misshapen);
     s_pack_kv_u64(pk, "batches", st.batches);
+    s_pack_kv_u64(pk, "lookups", st.lookups);
+    s_pack_kv_u64(pk, "lookup_queries", st.lookup_queries);
+    control_pack_str(pk, "control");
+    msgpack_pack_map(pk, 5);
+    s_pack_kv_u64(pk, "requests", ctl.requests);
+    s_pack_kv_u64(pk, "turns", ctl.turns);
+    s_pack_kv_u64(pk, "budget_stops", ctl.budget_stops);
+    s_pack_kv_u64(pk, "max_per_turn", ctl.max_per_turn);
+    s_pack_kv_u64(pk, "health_checks", ctl.health_checks);
     control_pack_str(pk, "refused_by_code");
     msgpack_pack_map(pk, self->validator.nrefused);
     for (size_t i = 0; i < self->validator.nrefused; i++)
