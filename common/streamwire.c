@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "mp.h"
+#include "mpscan.h"
 
 static void s_pack_str(msgpack_packer *pk, const char *s, size_t len)
 {
@@ -78,7 +80,7 @@ static int s_unpack_map(msgpack_unpacked *unpacked, const char *buf, size_t len,
         return -1;
     }
     size_t off = 0;
-    if (envelope_check_msgpack(buf, len, err) != 0)
+    if (mpscan_check(buf, len, err) != 0)
         return -1;
     msgpack_unpack_return ret = msgpack_unpack_next(unpacked, buf, len, &off);
     if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {

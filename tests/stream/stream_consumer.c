@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mp.h"
 #include "service.h"
 
 static const migration_t s_migrations[] = {

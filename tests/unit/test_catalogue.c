@@ -13,10 +13,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "bodycheck.h"
 #include "catalogue.h"
 #include "check.h"
 #include "envelope.h"
+#include "mp.h"
 #include "mpjson.h"
+#include "uuid.h"
 
 static campaign_t *baiyang, *shanhe;
 
@@ -91,17 +94,17 @@ static void body_mutate(body_t *b, const catalogue_type_t *t, const char *name, 
 
 /* Checks one mutation: expected status and field. */
 static void expect(const catalogue_type_t *t, const char *name, const char *value,
-                   catalogue_status_t want, const char *want_field)
+                   bodycheck_status_t want, const char *want_field)
 {
     body_t b;
     char field[64];
     err_t err;
     body_mutate(&b, t, name, value);
-    catalogue_status_t st = catalogue_check(t, &b.u.data, baiyang, field, sizeof field, &err);
+    bodycheck_status_t st = bodycheck_submitted(t, &b.u.data, baiyang, field, sizeof field, &err);
     CHECKF(st == want && strcmp(field, want_field) == 0 && CONTAINS(err.msg, want_field),
            "%s.%s = %s: got %s field '%s' (%s), want %s field '%s'", t->name, name,
-           value ? value : "(removed)", catalogue_status_code(st), field, err.msg,
-           catalogue_status_code(want), want_field);
+           value ? value : "(removed)", bodycheck_status_code(st), field, err.msg,
+           bodycheck_status_code(want), want_field);
     body_free(&b);
 }
 
@@ -123,7 +126,7 @@ static void test_table_is_consistent(void)
     CHECK(catalogue_count() >= 24);
     for (size_t i = 0; i < catalogue_count(); i++) {
         const catalogue_type_t *t = catalogue_at(i);
-        CHECKF(envelope_is_uuid("00000000-0000-0000-0000-000000000000", 36), "uuid helper");
+        CHECKF(uuid_is_canonical("00000000-0000-0000-0000-000000000000", 36), "uuid helper");
         CHECKF(catalogue_find(t->name) == t, "%s: not found by name (duplicate?)", t->name);
         for (const char *p = t->name; *p; p++)
             CHECKF((*p >= 'a' && *p <= 'z') || *p == '_' || *p == '.', "%s: bad type charset",
@@ -160,8 +163,8 @@ static void test_table_is_consistent(void)
         }
     }
     CHECK(catalogue_find("no.such_type") == NULL && catalogue_find(NULL) == NULL);
-    CHECK(!strcmp(catalogue_status_code(CATALOGUE_E_UNKNOWN_REF), "E_UNKNOWN_REF"));
-    CHECK(!strcmp(catalogue_status_code((catalogue_status_t)99), "E_INTERNAL"));
+    CHECK(!strcmp(bodycheck_status_code(BODYCHECK_E_UNKNOWN_REF), "E_UNKNOWN_REF"));
+    CHECK(!strcmp(bodycheck_status_code((bodycheck_status_t)99), "E_INTERNAL"));
 }
 
 static void test_every_example_is_accepted(void)
@@ -172,10 +175,11 @@ static void test_every_example_is_accepted(void)
         char field[64];
         err_t err;
         body_from_json(&b, t->example);
-        catalogue_status_t st = catalogue_check(t, &b.u.data, baiyang, field, sizeof field, &err);
-        CHECKF(st == CATALOGUE_OK, "%s: %s", t->name, err.msg);
+        bodycheck_status_t st =
+            bodycheck_submitted(t, &b.u.data, baiyang, field, sizeof field, &err);
+        CHECKF(st == BODYCHECK_OK, "%s: %s", t->name, err.msg);
         /* Without a campaign, references are not looked up. */
-        CHECK(catalogue_check(t, &b.u.data, NULL, field, sizeof field, &err) == CATALOGUE_OK);
+        CHECK(bodycheck_submitted(t, &b.u.data, NULL, field, sizeof field, &err) == BODYCHECK_OK);
         body_free(&b);
     }
 }
@@ -188,7 +192,7 @@ static void test_missing_required_fields(void)
         const catalogue_type_t *t = catalogue_at(i);
         for (size_t f = 0; f < t->n_fields; f++)
             if (t->fields[f].required)
-                expect(t, t->fields[f].name, NULL, CATALOGUE_E_MISSING, t->fields[f].name);
+                expect(t, t->fields[f].name, NULL, BODYCHECK_E_MISSING, t->fields[f].name);
     }
 }
 
@@ -200,7 +204,7 @@ static void test_wrong_types(void)
             const catalogue_field_t *fd = &t->fields[f];
             const char *wrong;
             if (fd->flags & CAT_F_DIGEST) { /* never submitted: test_stored_form */
-                expect(t, fd->name, "7", CATALOGUE_E_UNKNOWN_KEY, fd->name);
+                expect(t, fd->name, "7", BODYCHECK_E_UNKNOWN_KEY, fd->name);
                 continue;
             }
             switch (fd->kind) {
@@ -218,9 +222,9 @@ static void test_wrong_types(void)
                 wrong = "7";
                 break;
             }
-            expect(t, fd->name, wrong, CATALOGUE_E_TYPE, fd->name);
-            expect(t, fd->name, "null", CATALOGUE_E_TYPE, fd->name);
-            expect(t, fd->name, fd->kind == CAT_BOOL ? "{}" : "[[1]]", CATALOGUE_E_TYPE, fd->name);
+            expect(t, fd->name, wrong, BODYCHECK_E_TYPE, fd->name);
+            expect(t, fd->name, "null", BODYCHECK_E_TYPE, fd->name);
+            expect(t, fd->name, fd->kind == CAT_BOOL ? "{}" : "[[1]]", BODYCHECK_E_TYPE, fd->name);
         }
     }
 }
@@ -239,57 +243,57 @@ static void test_out_of_range(void)
             switch (fd->kind) {
             case CAT_INT:
                 snprintf(num, sizeof num, "%" PRId64, fd->max + 1);
-                expect(t, name, num, CATALOGUE_E_RANGE, name);
+                expect(t, name, num, BODYCHECK_E_RANGE, name);
                 snprintf(num, sizeof num, "%" PRId64, fd->min - 1);
-                expect(t, name, num, CATALOGUE_E_RANGE, name);
+                expect(t, name, num, BODYCHECK_E_RANGE, name);
                 break;
             case CAT_NUM:
                 snprintf(num, sizeof num, "%.1f", fd->fmax + 0.5);
-                expect(t, name, num, CATALOGUE_E_RANGE, name);
+                expect(t, name, num, BODYCHECK_E_RANGE, name);
                 snprintf(num, sizeof num, "%.1f", fd->fmin - 0.5);
-                expect(t, name, num, CATALOGUE_E_RANGE, name);
+                expect(t, name, num, BODYCHECK_E_RANGE, name);
                 break;
             case CAT_STR:
             case CAT_TEXT:
             case CAT_CODE:
             case CAT_PHONE:
                 s = json_repeat(fd->kind == CAT_PHONE ? '1' : 'a', fd->max + 1);
-                expect(t, name, s, CATALOGUE_E_RANGE, name);
+                expect(t, name, s, BODYCHECK_E_RANGE, name);
                 free(s);
                 s = json_repeat('1', fd->min - 1);
-                expect(t, name, s, CATALOGUE_E_RANGE, name);
+                expect(t, name, s, BODYCHECK_E_RANGE, name);
                 free(s);
                 if (fd->kind == CAT_CODE)
-                    expect(t, name, "\"Bad Id\"", CATALOGUE_E_RANGE, name);
+                    expect(t, name, "\"Bad Id\"", BODYCHECK_E_RANGE, name);
                 if (fd->kind == CAT_PHONE)
-                    expect(t, name, "\"call me\"", CATALOGUE_E_RANGE, name);
+                    expect(t, name, "\"call me\"", BODYCHECK_E_RANGE, name);
                 if (fd->kind != CAT_TEXT)
-                    expect(t, name, "\"two\\nlines\"", CATALOGUE_E_RANGE, name);
+                    expect(t, name, "\"two\\nlines\"", BODYCHECK_E_RANGE, name);
                 break;
             case CAT_ENUM:
-                expect(t, name, "\"no_such_value\"", CATALOGUE_E_RANGE, name);
-                expect(t, name, "\"\"", CATALOGUE_E_RANGE, name);
+                expect(t, name, "\"no_such_value\"", BODYCHECK_E_RANGE, name);
+                expect(t, name, "\"\"", BODYCHECK_E_RANGE, name);
                 break;
             case CAT_UUID:
-                expect(t, name, "\"zzzzzzzz-zzzz-4zzz-8zzz-zzzzzzzzzzzz\"", CATALOGUE_E_RANGE,
+                expect(t, name, "\"zzzzzzzz-zzzz-4zzz-8zzz-zzzzzzzzzzzz\"", BODYCHECK_E_RANGE,
                        name);
-                expect(t, name, "\"5d0c3a8e\"", CATALOGUE_E_RANGE, name);
+                expect(t, name, "\"5d0c3a8e\"", BODYCHECK_E_RANGE, name);
                 break;
             case CAT_DATE:
-                expect(t, name, "\"2020-02-30\"", CATALOGUE_E_RANGE, name);
-                expect(t, name, "\"2020-1-5\"", CATALOGUE_E_RANGE, name);
+                expect(t, name, "\"2020-02-30\"", BODYCHECK_E_RANGE, name);
+                expect(t, name, "\"2020-1-5\"", BODYCHECK_E_RANGE, name);
                 break;
             case CAT_REF:
-                expect(t, name, "\"no-such-id\"", CATALOGUE_E_UNKNOWN_REF, name);
-                expect(t, name, "\"\"", CATALOGUE_E_RANGE, name);
+                expect(t, name, "\"no-such-id\"", BODYCHECK_E_UNKNOWN_REF, name);
+                expect(t, name, "\"\"", BODYCHECK_E_RANGE, name);
                 break;
             case CAT_STR_LIST:
-                expect(t, name, "[]", CATALOGUE_E_RANGE, name);
-                expect(t, name, "[\"\"]", CATALOGUE_E_RANGE, name);
+                expect(t, name, "[]", BODYCHECK_E_RANGE, name);
+                expect(t, name, "[\"\"]", BODYCHECK_E_RANGE, name);
                 s = json_repeat('a', fd->item_max + 1);
                 char list[1024];
                 snprintf(list, sizeof list, "[%s]", s);
-                expect(t, name, list, CATALOGUE_E_RANGE, name);
+                expect(t, name, list, BODYCHECK_E_RANGE, name);
                 free(s);
                 break;
             case CAT_BOOL:
@@ -302,7 +306,7 @@ static void test_out_of_range(void)
 static void test_unknown_keys(void)
 {
     for (size_t i = 0; i < catalogue_count(); i++)
-        expect(catalogue_at(i), "grdi", "\"baima-g01\"", CATALOGUE_E_UNKNOWN_KEY, "grdi");
+        expect(catalogue_at(i), "grdi", "\"baima-g01\"", BODYCHECK_E_UNKNOWN_KEY, "grdi");
 }
 
 /* ---- rules, places, strings ---------------------------------------------- */
@@ -310,54 +314,54 @@ static void test_unknown_keys(void)
 static void test_rules(void)
 {
     const catalogue_type_t *fw = catalogue_find("report.fireworks_set_off");
-    expect(fw, "lon", NULL, CATALOGUE_E_MISSING, "lon");
+    expect(fw, "lon", NULL, BODYCHECK_E_MISSING, "lon");
     /* no place at all */
     body_t b;
     char field[64];
     err_t err;
     body_from_json(&b, "{\"address\":\"somewhere\",\"description\":\"bang\"}");
-    CHECK(catalogue_check(fw, &b.u.data, baiyang, field, sizeof field, &err) ==
-              CATALOGUE_E_MISSING &&
+    CHECK(bodycheck_submitted(fw, &b.u.data, baiyang, field, sizeof field, &err) ==
+              BODYCHECK_E_MISSING &&
           !strcmp(field, "grid") && CONTAINS(err.msg, "one of grid,key_area,community"));
     body_free(&b);
     /* a tip needs only an address, but a reward needs a phone */
     const catalogue_type_t *tip = catalogue_find("tip.received");
     body_from_json(&b, "{\"ban\":\"no_burning\",\"address\":\"河边\",\"description\":\"烧纸\"}");
-    CHECK(catalogue_check(tip, &b.u.data, baiyang, field, sizeof field, &err) == CATALOGUE_OK);
+    CHECK(bodycheck_submitted(tip, &b.u.data, baiyang, field, sizeof field, &err) == BODYCHECK_OK);
     body_free(&b);
-    expect(tip, "contact_phone", NULL, CATALOGUE_E_MISSING, "contact_phone");
-    expect(catalogue_find("task.returned"), "reason", "\"other\"", CATALOGUE_E_MISSING, "note");
-    expect(catalogue_find("task.done"), "outcome", "\"refused\"", CATALOGUE_E_MISSING, "note");
-    expect(catalogue_find("pledge.signed"), "kind", "\"school\"", CATALOGUE_E_MISSING, "school");
-    expect(catalogue_find("pledge.signed"), "kind", "\"household\"", CATALOGUE_E_MISSING,
+    expect(tip, "contact_phone", NULL, BODYCHECK_E_MISSING, "contact_phone");
+    expect(catalogue_find("task.returned"), "reason", "\"other\"", BODYCHECK_E_MISSING, "note");
+    expect(catalogue_find("task.done"), "outcome", "\"refused\"", BODYCHECK_E_MISSING, "note");
+    expect(catalogue_find("pledge.signed"), "kind", "\"school\"", BODYCHECK_E_MISSING, "school");
+    expect(catalogue_find("pledge.signed"), "kind", "\"household\"", BODYCHECK_E_MISSING,
            "household");
-    expect(catalogue_find("leave.requested"), "to", "\"2019-12-01\"", CATALOGUE_E_RANGE, "from");
-    expect(catalogue_find("leave.requested"), "to", "\"2019-12-02\"", CATALOGUE_OK, "");
-    expect(catalogue_find("supervision.spot_check"), "staff_present", "3", CATALOGUE_E_RANGE,
+    expect(catalogue_find("leave.requested"), "to", "\"2019-12-01\"", BODYCHECK_E_RANGE, "from");
+    expect(catalogue_find("leave.requested"), "to", "\"2019-12-02\"", BODYCHECK_OK, "");
+    expect(catalogue_find("supervision.spot_check"), "staff_present", "3", BODYCHECK_E_RANGE,
            "staff_present");
     expect(catalogue_find("supervision.spot_check"), "result", "\"issue_found\"",
-           CATALOGUE_E_MISSING, "note");
+           BODYCHECK_E_MISSING, "note");
 }
 
 static void test_places_must_agree(void)
 {
     const catalogue_type_t *fw = catalogue_find("report.fireworks_set_off");
-    expect(fw, "grid", "\"modou-g01\"", CATALOGUE_E_REF_MISMATCH, "grid");
-    expect(fw, "key_area", "\"huangjiawan\"", CATALOGUE_E_REF_MISMATCH, "key_area");
-    expect(fw, "key_area", "\"hejiaping\"", CATALOGUE_OK, "");
+    expect(fw, "grid", "\"modou-g01\"", BODYCHECK_E_REF_MISMATCH, "grid");
+    expect(fw, "key_area", "\"huangjiawan\"", BODYCHECK_E_REF_MISMATCH, "key_area");
+    expect(fw, "key_area", "\"hejiaping\"", BODYCHECK_OK, "");
     const catalogue_type_t *smoke = catalogue_find("report.meat_smoking");
-    expect(smoke, "compound", "\"xinhua-huafu\"", CATALOGUE_E_REF_MISMATCH, "compound");
-    expect(smoke, "compound", "\"modou-shuian\"", CATALOGUE_E_REF_MISMATCH, "compound");
+    expect(smoke, "compound", "\"xinhua-huafu\"", BODYCHECK_E_REF_MISMATCH, "compound");
+    expect(smoke, "compound", "\"modou-shuian\"", BODYCHECK_E_REF_MISMATCH, "compound");
     const catalogue_type_t *in = catalogue_find("patrol.check_in");
-    expect(in, "group", "\"patrol-xinhua\"", CATALOGUE_E_REF_MISMATCH, "grid");
-    expect(in, "group", "\"coordination\"", CATALOGUE_OK, "");
+    expect(in, "group", "\"patrol-xinhua\"", BODYCHECK_E_REF_MISMATCH, "grid");
+    expect(in, "group", "\"coordination\"", BODYCHECK_OK, "");
     const catalogue_type_t *visit = catalogue_find("patrol.route_visit");
-    expect(visit, "school", "\"xinhua-primary\"", CATALOGUE_E_REF_MISMATCH, "school");
+    expect(visit, "school", "\"xinhua-primary\"", BODYCHECK_E_REF_MISMATCH, "school");
     /* Key areas: a grid outside the grids the seed lists for the area, a
      * checkpoint of another key area of the same community. */
-    expect(fw, "key_area", "\"baima-old-street\"", CATALOGUE_E_REF_MISMATCH, "key_area");
+    expect(fw, "key_area", "\"baima-old-street\"", BODYCHECK_E_REF_MISMATCH, "key_area");
     const catalogue_type_t *spot = catalogue_find("supervision.spot_check");
-    expect(spot, "grid", "\"baima-g01\"", CATALOGUE_OK, ""); /* a grave site lists no grids */
+    expect(spot, "grid", "\"baima-g01\"", BODYCHECK_OK, ""); /* a grave site lists no grids */
     body_t b;
     char field[64];
     err_t err;
@@ -371,11 +375,11 @@ static void test_places_must_agree(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         body_from_json(&b, cases[i].body);
-        catalogue_status_t st =
-            catalogue_check(smoke, &b.u.data, baiyang, field, sizeof field, &err);
-        CHECKF(cases[i].field[0] ? st == CATALOGUE_E_REF_MISMATCH && !strcmp(field, cases[i].field)
-                                 : st == CATALOGUE_OK,
-               "case %zu: %s '%s' %s", i, catalogue_status_code(st), field, err.msg);
+        bodycheck_status_t st =
+            bodycheck_submitted(smoke, &b.u.data, baiyang, field, sizeof field, &err);
+        CHECKF(cases[i].field[0] ? st == BODYCHECK_E_REF_MISMATCH && !strcmp(field, cases[i].field)
+                                 : st == BODYCHECK_OK,
+               "case %zu: %s '%s' %s", i, bodycheck_status_code(st), field, err.msg);
         body_free(&b);
     }
     static const char *const spots[][2] = {
@@ -389,33 +393,34 @@ static void test_places_must_agree(void)
                  "\"checkpoint\":%s,\"target\":\"checkpoint_post\",\"result\":\"pass\"}",
                  spots[i][0], spots[i][1]);
         body_from_json(&b, json);
-        catalogue_status_t st =
-            catalogue_check(spot, &b.u.data, baiyang, field, sizeof field, &err);
-        CHECKF(i == 0 ? st == CATALOGUE_E_REF_MISMATCH && !strcmp(field, "checkpoint") &&
+        bodycheck_status_t st =
+            bodycheck_submitted(spot, &b.u.data, baiyang, field, sizeof field, &err);
+        CHECKF(i == 0 ? st == BODYCHECK_E_REF_MISMATCH && !strcmp(field, "checkpoint") &&
                             CONTAINS(err.msg, "sanitation-centre")
-                      : st == CATALOGUE_OK,
-               "spot %zu: %s '%s' %s", i, catalogue_status_code(st), field, err.msg);
+                      : st == BODYCHECK_OK,
+               "spot %zu: %s '%s' %s", i, bodycheck_status_code(st), field, err.msg);
         body_free(&b);
     }
     /* a checkpoint stands for its key area's grids too */
     body_from_json(&b, "{\"squad\":\"s\",\"grid\":\"baima-g01\",\"checkpoint\":\"hejiaping-cp\","
                        "\"finding\":\"all_clear\"}");
-    CHECK(catalogue_check(visit, &b.u.data, baiyang, field, sizeof field, &err) == CATALOGUE_OK);
+    CHECK(bodycheck_submitted(visit, &b.u.data, baiyang, field, sizeof field, &err) ==
+          BODYCHECK_OK);
     body_free(&b);
 }
 
 static void test_strings(void)
 {
     const catalogue_type_t *fw = catalogue_find("report.fireworks_set_off");
-    expect(fw, "description", "\"第一行\\n第二行\\t\"", CATALOGUE_OK, "");
-    expect(fw, "description", "\"bell\\u0007\"", CATALOGUE_E_RANGE, "description");
-    expect(fw, "address", "\"tab\\there\"", CATALOGUE_E_RANGE, "address");
+    expect(fw, "description", "\"第一行\\n第二行\\t\"", BODYCHECK_OK, "");
+    expect(fw, "description", "\"bell\\u0007\"", BODYCHECK_E_RANGE, "description");
+    expect(fw, "address", "\"tab\\there\"", BODYCHECK_E_RANGE, "address");
     /* Chinese counts in bytes: 67 characters are 201 bytes, over 200. */
     char json[1024] = "\"";
     for (int i = 0; i < 67; i++)
         strcat(json, "路");
     strcat(json, "\"");
-    expect(fw, "address", json, CATALOGUE_E_RANGE, "address");
+    expect(fw, "address", json, BODYCHECK_E_RANGE, "address");
     /* Invalid UTF-8 cannot be written in JSON: pack it by hand. */
     static const char *const bad[] = {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xe8\xb7",
                                       "a\xf5\x80\x80\x80"};
@@ -434,8 +439,8 @@ static void test_strings(void)
         msgpack_unpack_next(&u, sb.data, sb.size, NULL);
         char field[64];
         err_t err;
-        CHECKF(catalogue_check(fw, &u.data, baiyang, field, sizeof field, &err) ==
-                       CATALOGUE_E_RANGE &&
+        CHECKF(bodycheck_submitted(fw, &u.data, baiyang, field, sizeof field, &err) ==
+                       BODYCHECK_E_RANGE &&
                    !strcmp(field, "address") && CONTAINS(err.msg, "UTF-8"),
                "case %zu: %s", i, err.msg);
         msgpack_unpacked_destroy(&u);
@@ -462,19 +467,19 @@ static void test_invisible_characters(void)
     };
     const catalogue_type_t *fw = catalogue_find("report.fireworks_set_off");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        expect(fw, "address", bad[i], CATALOGUE_E_RANGE, "address");         /* str */
-        expect(fw, "description", bad[i], CATALOGUE_E_RANGE, "description"); /* text */
+        expect(fw, "address", bad[i], BODYCHECK_E_RANGE, "address");         /* str */
+        expect(fw, "description", bad[i], BODYCHECK_E_RANGE, "description"); /* text */
         char list[64];
         snprintf(list, sizeof list, "[%s]", bad[i]);
-        expect(fw, "evidence", list, CATALOGUE_E_RANGE, "evidence"); /* str[] */
+        expect(fw, "evidence", list, BODYCHECK_E_RANGE, "evidence"); /* str[] */
     }
     /* neighbours of the refused ranges pass */
-    expect(fw, "address", "\"\\u00a0\\u00e9\\u2027\\u202f\\u2065\\u206a\\u200d\"", CATALOGUE_OK,
+    expect(fw, "address", "\"\\u00a0\\u00e9\\u2027\\u202f\\u2065\\u206a\\u200d\"", BODYCHECK_OK,
            "");
-    expect(fw, "description", "\"第一行\\r\\n第二行\\n\"", CATALOGUE_OK, "");
-    expect(fw, "description", "\"over\\rwrite\"", CATALOGUE_E_RANGE, "description");
-    expect(fw, "description", "\"ends in CR\\r\"", CATALOGUE_E_RANGE, "description");
-    expect(fw, "address", "\"a\\r\\nb\"", CATALOGUE_E_RANGE, "address");
+    expect(fw, "description", "\"第一行\\r\\n第二行\\n\"", BODYCHECK_OK, "");
+    expect(fw, "description", "\"over\\rwrite\"", BODYCHECK_E_RANGE, "description");
+    expect(fw, "description", "\"ends in CR\\r\"", BODYCHECK_E_RANGE, "description");
+    expect(fw, "address", "\"a\\r\\nb\"", BODYCHECK_E_RANGE, "address");
 }
 
 /* uuids in either case are accepted, and normalised to lower case. */
@@ -485,8 +490,8 @@ static void test_uuid_case(void)
     char field[64];
     err_t err;
     body_from_json(&b, "{\"task\":\"5D0C3A8E-2F4B-4C1D-9E8F-0A1B2C3D4E5F\",\"by\":\"X-1\"}");
-    CHECK(catalogue_check(ack, &b.u.data, baiyang, field, sizeof field, &err) == CATALOGUE_OK);
-    catalogue_normalise(ack, &b.u.data);
+    CHECK(bodycheck_submitted(ack, &b.u.data, baiyang, field, sizeof field, &err) == BODYCHECK_OK);
+    bodycheck_normalise(ack, &b.u.data);
     CHECK(mp_str_eq(mp_get(&b.u.data, "task"), "5d0c3a8e-2f4b-4c1d-9e8f-0a1b2c3d4e5f"));
     CHECK(mp_str_eq(mp_get(&b.u.data, "by"), "X-1")); /* other fields untouched */
     body_free(&b);
@@ -538,15 +543,15 @@ static void body_stored(body_t *b, const catalogue_type_t *t, const char *digest
 
 /* Checks the stored form of t's example with the digest digest_json. */
 static void expect_stored(const catalogue_type_t *t, const char *digest_json,
-                          catalogue_status_t want, const char *want_field)
+                          bodycheck_status_t want, const char *want_field)
 {
     body_t b;
     char field[64];
     err_t err;
     body_stored(&b, t, digest_json);
-    catalogue_status_t st = catalogue_check_stored(t, &b.u.data, field, sizeof field, &err);
+    bodycheck_status_t st = bodycheck_stored(t, &b.u.data, field, sizeof field, &err);
     CHECKF(st == want && !strcmp(field, want_field), "%s stored, digest %s: got %s '%s' (%s)",
-           t->name, digest_json, catalogue_status_code(st), field, err.msg);
+           t->name, digest_json, bodycheck_status_code(st), field, err.msg);
     body_free(&b);
 }
 
@@ -555,31 +560,30 @@ static void expect_stored(const catalogue_type_t *t, const char *digest_json,
 static void test_stored_form(void)
 {
     for (size_t i = 0; i < catalogue_count(); i++)
-        expect_stored(catalogue_at(i), "\"" TEST_DIGEST "\"", CATALOGUE_OK, "");
+        expect_stored(catalogue_at(i), "\"" TEST_DIGEST "\"", BODYCHECK_OK, "");
     const catalogue_type_t *tip = catalogue_find("tip.received");
-    expect_stored(tip, "7", CATALOGUE_E_TYPE, "contact_digest");
-    expect_stored(tip, "\"0123\"", CATALOGUE_E_RANGE, "contact_digest");
-    expect_stored(tip, "\"" TEST_DIGEST "0\"", CATALOGUE_E_RANGE, "contact_digest");
+    expect_stored(tip, "7", BODYCHECK_E_TYPE, "contact_digest");
+    expect_stored(tip, "\"0123\"", BODYCHECK_E_RANGE, "contact_digest");
+    expect_stored(tip, "\"" TEST_DIGEST "0\"", BODYCHECK_E_RANGE, "contact_digest");
     expect_stored(tip, "\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"",
-                  CATALOGUE_E_RANGE, "contact_digest");
+                  BODYCHECK_E_RANGE, "contact_digest");
     /* As submitted the digest is not the client's to send; as stored the
      * contact is never there. */
-    expect(tip, "contact_digest", "\"" TEST_DIGEST "\"", CATALOGUE_E_UNKNOWN_KEY, "contact_digest");
+    expect(tip, "contact_digest", "\"" TEST_DIGEST "\"", BODYCHECK_E_UNKNOWN_KEY, "contact_digest");
     body_t b;
     char field[64];
     err_t err;
     body_from_json(&b, tip->example);
-    CHECK(catalogue_check_stored(tip, &b.u.data, field, sizeof field, &err) ==
-              CATALOGUE_E_UNKNOWN_KEY &&
+    CHECK(bodycheck_stored(tip, &b.u.data, field, sizeof field, &err) == BODYCHECK_E_UNKNOWN_KEY &&
           !strcmp(field, "contact_name") && CONTAINS(err.msg, "confidential"));
     body_free(&b);
     /* wants_reward needs contact_phone when submitted; stored, the phone is
      * gone and the rule is not checked again. */
     body_from_json(&b, "{\"ban\":\"no_fireworks\",\"address\":\"x\",\"description\":\"y\","
                        "\"wants_reward\":true}");
-    CHECK(catalogue_check(tip, &b.u.data, baiyang, field, sizeof field, &err) ==
-          CATALOGUE_E_MISSING);
-    CHECK(catalogue_check_stored(tip, &b.u.data, field, sizeof field, &err) == CATALOGUE_OK);
+    CHECK(bodycheck_submitted(tip, &b.u.data, baiyang, field, sizeof field, &err) ==
+          BODYCHECK_E_MISSING);
+    CHECK(bodycheck_stored(tip, &b.u.data, field, sizeof field, &err) == BODYCHECK_OK);
     body_free(&b);
 }
 
@@ -590,15 +594,16 @@ static void test_body_shape(void)
     err_t err;
     body_t b;
     body_from_json(&b, "[1,2]");
-    CHECK(catalogue_check(fw, &b.u.data, baiyang, field, sizeof field, &err) == CATALOGUE_E_TYPE &&
+    CHECK(bodycheck_submitted(fw, &b.u.data, baiyang, field, sizeof field, &err) ==
+              BODYCHECK_E_TYPE &&
           !strcmp(field, "body"));
     body_free(&b);
     body_from_json(&b, "{\"grid\":\"baima-g01\",\"grid\":\"baima-g02\"}");
-    CHECK(catalogue_check(fw, &b.u.data, baiyang, field, sizeof field, &err) ==
-              CATALOGUE_E_MALFORMED &&
+    CHECK(bodycheck_submitted(fw, &b.u.data, baiyang, field, sizeof field, &err) ==
+              BODYCHECK_E_MALFORMED &&
           !strcmp(field, "grid"));
     body_free(&b);
-    CHECK(catalogue_check(fw, NULL, baiyang, field, sizeof field, &err) == CATALOGUE_E_MISSING);
+    CHECK(bodycheck_submitted(fw, NULL, baiyang, field, sizeof field, &err) == BODYCHECK_E_MISSING);
     /* non-str key */
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -610,8 +615,8 @@ static void test_body_shape(void)
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     msgpack_unpack_next(&u, sb.data, sb.size, NULL);
-    CHECK(catalogue_check(fw, &u.data, baiyang, field, sizeof field, &err) ==
-          CATALOGUE_E_UNKNOWN_KEY);
+    CHECK(bodycheck_submitted(fw, &u.data, baiyang, field, sizeof field, &err) ==
+          BODYCHECK_E_UNKNOWN_KEY);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -624,16 +629,16 @@ static void test_two_subdistricts(void)
     char field[64];
     err_t err;
     body_from_json(&b, "{\"squad\":\"sq1\",\"grid\":\"shangcun-g01\",\"headcount\":2}");
-    CHECK(catalogue_check(in, &b.u.data, shanhe, field, sizeof field, &err) == CATALOGUE_OK);
-    CHECK(catalogue_check(in, &b.u.data, baiyang, field, sizeof field, &err) ==
-              CATALOGUE_E_UNKNOWN_REF &&
+    CHECK(bodycheck_submitted(in, &b.u.data, shanhe, field, sizeof field, &err) == BODYCHECK_OK);
+    CHECK(bodycheck_submitted(in, &b.u.data, baiyang, field, sizeof field, &err) ==
+              BODYCHECK_E_UNKNOWN_REF &&
           !strcmp(field, "grid") && CONTAINS(err.msg, "baiyang"));
     body_free(&b);
     const catalogue_type_t *pub = catalogue_find("publicity.logged");
     body_from_json(&b, "{\"channel\":\"tv\"}");
-    CHECK(catalogue_check(pub, &b.u.data, baiyang, field, sizeof field, &err) == CATALOGUE_OK);
-    CHECK(catalogue_check(pub, &b.u.data, shanhe, field, sizeof field, &err) ==
-          CATALOGUE_E_UNKNOWN_REF);
+    CHECK(bodycheck_submitted(pub, &b.u.data, baiyang, field, sizeof field, &err) == BODYCHECK_OK);
+    CHECK(bodycheck_submitted(pub, &b.u.data, shanhe, field, sizeof field, &err) ==
+          BODYCHECK_E_UNKNOWN_REF);
     body_free(&b);
 }
 

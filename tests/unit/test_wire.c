@@ -9,6 +9,7 @@
 #include "db.h"
 #include "envelope.h"
 #include "log.h"
+#include "mp.h"
 #include "mpjson.h"
 #include "streamwire.h"
 #include "yamlpack.h"
