@@ -10,6 +10,7 @@
 
 #include "civildate.h"
 #include "mp.h"
+#include "quote.h"
 #include "uuid.h"
 
 const char *bodycheck_status_code(bodycheck_status_t status)
@@ -22,25 +23,6 @@ const char *bodycheck_status_code(bodycheck_status_t status)
 }
 
 /* ---- checking -------------------------------------------------------------- */
-
-/* Untrusted bytes echoed in messages: printable ASCII kept, the rest as
- * \xNN, capped, so error texts and logs stay one clean line. */
-static void s_quote(char *dst, size_t cap, const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 8 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-            dst[n++] = (char)c;
-        else
-            n += (size_t)snprintf(dst + n, cap - n, "\\x%02x", c);
-        if (i == 40 && len > 44) {
-            n += (size_t)snprintf(dst + n, cap - n, "...");
-            break;
-        }
-    }
-    dst[n] = '\0';
-}
 
 /* Length of a valid UTF-8 sequence at p (at most n bytes), 0 if invalid
  * (overlong forms, surrogates and code points past U+10FFFF are invalid);
@@ -282,14 +264,14 @@ static bodycheck_status_t s_check_value(const catalogue_field_t *f, const msgpac
         for (size_t i = 0; st == BODYCHECK_OK && f->values[i]; i++)
             if (mp_str_eq(o, f->values[i]))
                 return BODYCHECK_OK;
-        s_quote(q, sizeof q, o->via.str.ptr, o->via.str.size);
+        quote_bytes(q, sizeof q, o->via.str.ptr, o->via.str.size);
         err_set(err, "field '%s': '%s' is not one of the allowed values", f->name, q);
         return BODYCHECK_E_RANGE;
     case CAT_UUID:
         if ((st = s_check_str(f, o, UUID_LEN, UUID_LEN, err)) != BODYCHECK_OK)
             return st;
         if (!uuid_is_canonical(o->via.str.ptr, o->via.str.size)) {
-            s_quote(q, sizeof q, o->via.str.ptr, o->via.str.size);
+            quote_bytes(q, sizeof q, o->via.str.ptr, o->via.str.size);
             err_set(err, "field '%s': '%s' is not a canonical UUID", f->name, q);
             return BODYCHECK_E_RANGE;
         }
@@ -304,7 +286,7 @@ static bodycheck_status_t s_check_value(const catalogue_field_t *f, const msgpac
             if (civildate_parse(buf, &day) == 0)
                 return BODYCHECK_OK;
         }
-        s_quote(q, sizeof q, o->via.str.ptr, o->via.str.size);
+        quote_bytes(q, sizeof q, o->via.str.ptr, o->via.str.size);
         err_set(err, "field '%s': '%s' is not a date YYYY-MM-DD", f->name, q);
         return BODYCHECK_E_RANGE;
     }
@@ -316,7 +298,7 @@ static bodycheck_status_t s_check_value(const catalogue_field_t *f, const msgpac
         memcpy(buf, o->via.str.ptr, o->via.str.size);
         buf[o->via.str.size] = '\0';
         if (!s_resolve(campaign, f->ref, buf, where)) {
-            s_quote(q, sizeof q, buf, o->via.str.size);
+            quote_bytes(q, sizeof q, buf, o->via.str.size);
             err_set(err, "field '%s': '%s' is not a %s of %s", f->name, q,
                     catalogue_ref_name(f->ref), campaign_subdistrict(campaign));
             return BODYCHECK_E_UNKNOWN_REF;
@@ -540,7 +522,7 @@ static bodycheck_status_t s_check(const catalogue_type_t *t, const msgpack_objec
             return BODYCHECK_E_UNKNOWN_KEY;
         }
         int f = s_index(t, key->via.str.ptr, key->via.str.size);
-        s_quote(q, sizeof q, key->via.str.ptr, key->via.str.size);
+        quote_bytes(q, sizeof q, key->via.str.ptr, key->via.str.size);
         if (f < 0) {
             s_name(field, cap, q);
             err_set(err, "field '%s': not a field of %s", q, t->name);

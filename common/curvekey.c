@@ -49,6 +49,7 @@ int curvekey_read(const char *path, bool secret, uint8_t key[32], err_t *err)
     }
     err_set(err, "%s: no key in the file", path);
 out:
+    explicit_bzero(line, sizeof line); /* it held the key's text */
     if (f)
         fclose(f);
     return rc;

@@ -150,7 +150,7 @@ static envelope_status_t s_decode_id(envelope_t *env, const msgpack_object *o, e
     if (o->type != MSGPACK_OBJECT_STR)
         return s_type_error("id", "str", o, err);
     if (!uuid_is_canonical(o->via.str.ptr, o->via.str.size)) {
-        char q[QUOTE_MAX * 4 + 8];
+        char q[QUOTE_CAP];
         quote_bytes(q, sizeof q, o->via.str.ptr, o->via.str.size);
         err_set(err, "field 'id': '%s' is not a canonical UUID (8-4-4-4-12 hex)", q);
         return ENVELOPE_E_RANGE;
@@ -217,7 +217,7 @@ static envelope_status_t s_decode_fields(envelope_t *env, const msgpack_object *
             if (mp_str_eq(&kv->key, s_field_names[f]))
                 break;
         if (f == F_COUNT) {
-            char q[QUOTE_MAX * 4 + 8];
+            char q[QUOTE_CAP];
             quote_bytes(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
             err_set(err, "unknown field '%s'", q);
             return ENVELOPE_E_UNKNOWN_KEY;
@@ -293,8 +293,10 @@ envelope_status_t envelope_decode(envelope_t *env, const char *buf, size_t len, 
         st = ENVELOPE_E_MALFORMED;
         goto out;
     }
+    /* Structure over the whole message first (docs/protocol.md section 2,
+     * step 2): not msgpack, truncated, trailing bytes, then too deep. */
     st = s_scan_status(mpscan_object(buf, len, 0, NULL, "", &used, err));
-    if (st != ENVELOPE_OK)
+    if (st == ENVELOPE_E_MALFORMED)
         goto out;
     if (used < len) {
         err_set(err, "trailing bytes: %zu bytes after the envelope ends at offset %zu", len - used,
@@ -302,6 +304,8 @@ envelope_status_t envelope_decode(envelope_t *env, const char *buf, size_t len, 
         st = ENVELOPE_E_MALFORMED;
         goto out;
     }
+    if (st != ENVELOPE_OK)
+        goto out;
 
     /* The zone is created once and cleared per decode; clearing keeps its
      * first chunk, so small messages decode without touching malloc. */
@@ -482,8 +486,8 @@ static int s_check_tree(const msgpack_object *o, int depth, char *path, size_t c
     }
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
-        char piece[QUOTE_MAX * 4 + 16];
-        char q[QUOTE_MAX * 4 + 8];
+        char piece[QUOTE_CAP + 16];
+        char q[QUOTE_CAP];
         if (kv->key.type == MSGPACK_OBJECT_STR && (kv->key.via.str.ptr || !kv->key.via.str.size))
             quote_bytes(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
         else

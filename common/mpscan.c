@@ -91,11 +91,11 @@ static void s_scan_path(const scan_frame_t *st, int top, const char *root, char 
         quote_append(path, cap, root);
     for (int i = 0; i < top; i++) {
         const scan_frame_t *f = &st[i];
-        char piece[QUOTE_MAX * 4 + 32];
+        char piece[QUOTE_CAP + 32];
         if (!f->is_map) {
             snprintf(piece, sizeof piece, "[%" PRIu64 "]", f->index);
         } else {
-            char q[QUOTE_MAX * 4 + 8];
+            char q[QUOTE_CAP];
             if (f->index % 2 == 0)
                 snprintf(q, sizeof q, "<key>");
             else if (f->key_is_str)
@@ -108,10 +108,6 @@ static void s_scan_path(const scan_frame_t *st, int top, const char *root, char 
     }
 }
 
-/* Walks one msgpack object at p without allocating. base_depth is the
- * nesting level of whatever contains the object (0 for the envelope, 1 for a
- * body). label prefixes messages, root prefixes depth paths. On success
- * *used is the object's length, which may be less than len. */
 mpscan_status_t mpscan_object(const char *buf, size_t len, int base_depth, const char *root,
                               const char *label, size_t *used, err_t *err)
 {
@@ -119,6 +115,12 @@ mpscan_status_t mpscan_object(const char *buf, size_t len, int base_depth, const
     scan_frame_t st[MPSCAN_MAX_DEPTH];
     int top = 0;
     size_t pos = 0;
+    /* Past MPSCAN_MAX_DEPTH there is no frame to push: the rest of the
+     * too-deep container is walked by count alone (elements still to read
+     * in it, its nested ones included), so that a malformed byte anywhere
+     * in the input is reported before the depth. */
+    uint64_t skip = 0;
+    bool too_deep = false;
 
     for (;;) {
         if (pos >= len) {
@@ -163,9 +165,12 @@ mpscan_status_t mpscan_object(const char *buf, size_t len, int base_depth, const
         if (lenbytes > 0)
             n = s_be(p + pos + 1, lenbytes);
         const size_t hdr = 1 + lenbytes;
+        const bool in_skip = skip > 0;
+        if (in_skip)
+            skip--;
 
         /* A map key is recorded so a depth error can name the path. */
-        if (top > 0 && st[top - 1].is_map && st[top - 1].index % 2 == 0) {
+        if (!in_skip && top > 0 && st[top - 1].is_map && st[top - 1].index % 2 == 0) {
             st[top - 1].key_is_str = is_str;
             st[top - 1].key = is_str ? buf + pos + hdr : NULL;
             st[top - 1].key_len = is_str ? (uint32_t)n : 0;
@@ -190,34 +195,45 @@ mpscan_status_t mpscan_object(const char *buf, size_t len, int base_depth, const
                         label, kind == K_MAP ? "map" : "array", pos, elems, avail - hdr);
                 return MPSCAN_E_MALFORMED;
             }
-            if (base_depth + top + 1 > MPSCAN_MAX_DEPTH) {
-                char path[256];
-                s_scan_path(st, top, root, path, sizeof path);
-                if (path[0])
-                    err_set(err, "%sfield '%s': nested deeper than %d levels", label, path,
-                            MPSCAN_MAX_DEPTH);
-                else
-                    err_set(err, "%snested deeper than %d levels", label, MPSCAN_MAX_DEPTH);
-                return MPSCAN_E_TOO_DEEP;
-            }
-            pos += hdr;
-            if (elems > 0) {
-                st[top].left = elems;
-                st[top].index = 0;
-                st[top].is_map = kind == K_MAP;
-                st[top].key_is_str = false;
-                st[top].key = NULL;
-                st[top].key_len = 0;
-                top++;
-                continue;
+            if (in_skip) {
+                skip += elems;
+                pos += hdr;
+            } else if (base_depth + top + 1 > MPSCAN_MAX_DEPTH) {
+                if (!too_deep) { /* the first one in wire order is named */
+                    char path[256];
+                    s_scan_path(st, top, root, path, sizeof path);
+                    if (path[0])
+                        err_set(err, "%sfield '%s': nested deeper than %d levels", label, path,
+                                MPSCAN_MAX_DEPTH);
+                    else
+                        err_set(err, "%snested deeper than %d levels", label, MPSCAN_MAX_DEPTH);
+                    too_deep = true;
+                }
+                skip = elems;
+                pos += hdr;
+            } else {
+                pos += hdr;
+                if (elems > 0) {
+                    st[top].left = elems;
+                    st[top].index = 0;
+                    st[top].is_map = kind == K_MAP;
+                    st[top].key_is_str = false;
+                    st[top].key = NULL;
+                    st[top].key_len = 0;
+                    top++;
+                    continue;
+                }
             }
         }
+
+        if (skip > 0)
+            continue;
 
         /* One element is complete: close every container it completes. */
         for (;;) {
             if (top == 0) {
                 *used = pos;
-                return MPSCAN_OK;
+                return too_deep ? MPSCAN_E_TOO_DEEP : MPSCAN_OK;
             }
             scan_frame_t *f = &st[top - 1];
             f->left--;
@@ -236,12 +252,13 @@ int mpscan_check(const char *buf, size_t len, err_t *err)
         err_set(err, "truncated: empty input");
         return -1;
     }
-    if (mpscan_object(buf, len, 0, NULL, "", &used, err) != MPSCAN_OK)
+    mpscan_status_t st = mpscan_object(buf, len, 0, NULL, "", &used, err);
+    if (st == MPSCAN_E_MALFORMED)
         return -1;
-    if (used < len) {
+    if (used < len) { /* before the depth: the whole structure first */
         err_set(err, "trailing bytes: %zu bytes after the object ends at offset %zu", len - used,
                 used);
         return -1;
     }
-    return 0;
+    return st == MPSCAN_OK ? 0 : -1;
 }

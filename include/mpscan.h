@@ -28,13 +28,16 @@ typedef enum mpscan_status {
  * 1 for an envelope's body). label (not NULL, may be "") prefixes messages,
  * root (may be NULL) prefixes depth paths. On success *used is the
  * object's length, which may be less than len: trailing bytes are the
- * caller's to judge. On failure err says why. */
+ * caller's to judge. On failure err says why. A too-deep object is still
+ * walked to its end: MPSCAN_E_MALFORMED wins over MPSCAN_E_TOO_DEEP
+ * wherever the bad bytes are, and with MPSCAN_E_TOO_DEEP *used is set too,
+ * so a caller can put trailing bytes before the depth as well. */
 mpscan_status_t mpscan_object(const char *buf, size_t len, int base_depth, const char *root,
                               const char *label, size_t *used, err_t *err);
 
 /* Checks that buf holds exactly one msgpack object nested at most
  * MPSCAN_MAX_DEPTH deep whose declared lengths fit in buf. Returns 0, or
- * -1 with err. */
+ * -1 with err: not msgpack, truncated or trailing bytes before too deep. */
 int mpscan_check(const char *buf, size_t len, err_t *err);
 
 #endif

@@ -35,14 +35,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "catalogue.h"
 #include "campaign.h"
+#include "catalogue.h"
+#include "curvekey.h"
 #include "envelope.h"
 #include "mp.h"
 #include "mpjson.h"
 #include "uuid.h"
 #include "yamlpack.h"
-#include "curvekey.h"
 
 #define MAX_CLIENTS 64
 #define CLI_MAX_INPUT (64u * 1024u * 1024u)
@@ -515,7 +515,7 @@ static int s_curve_setup(options_t *o, const char *server_key, const char *serve
         err_set(&err, "%s: cannot derive the public key", key_file);
         bad = -1;
     }
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret);
     if (bad != 0) {
         fprintf(stderr, "airguard: %s\n", err.msg);
         return 2;
@@ -564,7 +564,7 @@ static int s_keygen(const char *prefix)
                    "  - source: NAME\n    keys: ['%s']\n    types: ['*']\n",
                    prefix, prefix, public);
     }
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret);
     return rc;
 }
 

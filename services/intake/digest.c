@@ -126,6 +126,6 @@ void intake_digest_hmac_sha256(const uint8_t *key, size_t key_len, const void *a
     s_update(&c, pad, 64);
     s_update(&c, inner, 32);
     s_final(&c, out);
-    memset(k, 0, sizeof k);
-    memset(pad, 0, sizeof pad);
+    explicit_bzero(k, sizeof k);
+    explicit_bzero(pad, sizeof pad);
 }

@@ -163,7 +163,11 @@ static int s_open_security(intake_t *self, err_t *err)
         !(self->zap = zap_new(self->svc.zmq, self->svc.loop, s_zap_decide, self, err)))
         goto out;
     void *r = self->router;
-    if (s_setopt(r, ZMQ_CURVE_SERVER, "CURVE_SERVER", &curve, sizeof curve, err) != 0 ||
+    /* ingest_socket_options() set the limit for the frame as sent; under
+     * CURVE ZeroMQ checks the larger MESSAGE command that carries it. */
+    int64_t max = INGEST_SOCKET_MAX_BYTES + SOCKOPT_CURVE_OVERHEAD;
+    if (s_setopt(r, ZMQ_MAXMSGSIZE, "MAXMSGSIZE", &max, sizeof max, err) != 0 ||
+        s_setopt(r, ZMQ_CURVE_SERVER, "CURVE_SERVER", &curve, sizeof curve, err) != 0 ||
         s_setopt(r, ZMQ_CURVE_SECRETKEY, "CURVE_SECRETKEY", secret, sizeof secret, err) != 0 ||
         s_setopt(r, ZMQ_ZAP_DOMAIN, "ZAP_DOMAIN", INTAKE_ZAP_DOMAIN, strlen(INTAKE_ZAP_DOMAIN),
                  err) != 0)
@@ -173,7 +177,7 @@ static int s_open_security(intake_t *self, err_t *err)
              LF_STR("allow_list", self->settings.allow_list));
     rc = 0;
 out:
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret);
     return rc;
 }
 
@@ -248,7 +252,7 @@ static int s_open(intake_t *self, err_t *err)
              LF_INT("types", catalogue_count()));
     rc = 0;
 out:
-    memset(key, 0, sizeof key);
+    explicit_bzero(key, sizeof key);
     return rc;
 }
 

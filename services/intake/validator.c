@@ -41,7 +41,7 @@ void intake_validator_fini(intake_validator_t *v)
         msgpack_sbuffer_destroy(&v->pending[i].fields);
     free(v->pending);
     v->pending = NULL;
-    memset(v->digest_key, 0, sizeof v->digest_key);
+    explicit_bzero(v->digest_key, sizeof v->digest_key);
 }
 
 /* Counts a refusal and sets the outputs; always returns -1. */

@@ -307,6 +307,19 @@ static void test_unknown_keys(void)
 {
     for (size_t i = 0; i < catalogue_count(); i++)
         expect(catalogue_at(i), "grdi", "\"baima-g01\"", BODYCHECK_E_UNKNOWN_KEY, "grdi");
+    /* one rule for echoing keys (quote.h): whole up to 63 bytes, past that
+     * cut at a character and escape boundary and ended with "..." */
+    const catalogue_type_t *fw = catalogue_find("report.fireworks_set_off");
+    char key[70], want[70];
+    memset(key, 'k', 63);
+    key[63] = '\0';
+    expect(fw, key, "1", BODYCHECK_E_UNKNOWN_KEY, key);
+    key[63] = 'k';
+    key[64] = '\0';
+    snprintf(want, sizeof want, "%.60s...", key);
+    expect(fw, key, "1", BODYCHECK_E_UNKNOWN_KEY, want);
+    expect(fw, "城城城城城城城城城城城城城城城城城城城城", "1", BODYCHECK_E_UNKNOWN_KEY,
+           "\\xe5\\x9f\\x8e\\xe5\\x9f\\x8e\\xe5\\x9f\\x8e\\xe5\\x9f\\x8e\\xe5\\x9f\\x8e...");
 }
 
 /* ---- rules, places, strings ---------------------------------------------- */

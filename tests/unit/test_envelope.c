@@ -699,6 +699,19 @@ static void test_unknown_and_duplicate_keys(void)
     decode_expect(sb.data, sb.size, ENVELOPE_E_UNKNOWN_KEY, "'Body'", &err);
     build(&sb, NULL, NULL, "bad\x01key'");
     decode_expect(sb.data, sb.size, ENVELOPE_E_UNKNOWN_KEY, "'bad\\x01key\\x27'", &err);
+    /* a key is echoed whole up to 63 bytes, past that cut with "..." */
+    char k63[64], k64[65];
+    memset(k63, 'k', 63);
+    k63[63] = '\0';
+    memset(k64, 'k', 64);
+    k64[64] = '\0';
+    build(&sb, NULL, NULL, k63);
+    char want[80];
+    snprintf(want, sizeof want, "unknown field '%s'", k63);
+    decode_expect(sb.data, sb.size, ENVELOPE_E_UNKNOWN_KEY, want, &err);
+    build(&sb, NULL, NULL, k64);
+    snprintf(want, sizeof want, "unknown field '%.60s...'", k64);
+    decode_expect(sb.data, sb.size, ENVELOPE_E_UNKNOWN_KEY, want, &err);
 
     /* a non-string key */
     msgpack_packer pk;
@@ -901,8 +914,34 @@ static void test_depth(void)
     memset(arr, 0x91, 40);
     arr[40] = (char)0xc0;
     decode_expect(arr, sizeof arr, ENVELOPE_E_TOO_DEEP, "deeper than 8", &err);
-    /* deep and truncated: nesting is found first, reading left to right */
-    decode_expect(arr, 20, ENVELOPE_E_TOO_DEEP, "deeper", &err);
+    /* The whole structure is judged before the depth (protocol.md section
+     * 2, step 2): deep and truncated, deep with a bad byte inside the
+     * too-deep part, deep with trailing bytes are all E_MALFORMED. */
+    decode_expect(arr, 20, ENVELOPE_E_MALFORMED, "truncated", &err);
+    arr[40] = (char)0xc1; /* never valid msgpack */
+    decode_expect(arr, sizeof arr, ENVELOPE_E_MALFORMED, "not valid msgpack", &err);
+    char trail[42];
+    memset(trail, 0x91, 40);
+    trail[40] = (char)0xc0;
+    trail[41] = (char)0xc0;
+    decode_expect(trail, sizeof trail, ENVELOPE_E_MALFORMED, "trailing bytes: 1 bytes", &err);
+    CHECK(mpscan_check(trail, sizeof trail, &err) == -1 && CONTAINS(err.msg, "trailing"));
+    CHECK(mpscan_check(trail, 41, &err) == -1 && CONTAINS(err.msg, "deeper than 8"));
+    CHECK(mpscan_check(trail, 20, &err) == -1 && CONTAINS(err.msg, "truncated"));
+    /* a deep envelope with trailing bytes: the same order */
+    g_body_depth = 7;
+    build(&sb, "body", v_deep_body, NULL);
+    msgpack_sbuffer_write(&sb, "\xc0", 1);
+    decode_expect(sb.data, sb.size, ENVELOPE_E_MALFORMED, "trailing bytes", &err);
+    /* only the first too-deep value is named, and the walk still ends */
+    char two[2 + 2 * 10];
+    two[0] = (char)0x92;
+    memset(two + 1, 0x91, 9);
+    two[10] = (char)0xc0;
+    memset(two + 11, 0x91, 9);
+    two[20] = (char)0x01;
+    decode_expect(two, 21, ENVELOPE_E_TOO_DEEP, "deeper than 8", &err);
+    decode_expect(two, 20, ENVELOPE_E_MALFORMED, "truncated", &err);
     msgpack_sbuffer_destroy(&sb);
 }
 
