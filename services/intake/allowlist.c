@@ -1,6 +1,6 @@
 /* allowlist.c - which clients may submit what: the file of client public
  * keys, each under a source name with the event types and subdistricts it
- * may send (see intake.h for the layout). The ZAP handler asks it about a
+ * may send (see allowlist.h for the layout). The ZAP handler asks it about a
  * key; every submit is then checked against the entry of its sender. */
 #include <stdio.h>
 #include <stdlib.h>

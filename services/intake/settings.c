@@ -1,5 +1,5 @@
 /* settings.c - the `intake:` section of the service's configuration, with
- * environment overrides; see intake.h for the keys and what is refused. */
+ * environment overrides; see settings.h for the keys and what is refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* validate.c - everything a submit must pass before it is stored, in the
+/* validator.c - everything a submit must pass before it is stored, in the
  * order a client can fix it: who sent it (E_FORBIDDEN), which campaign
  * (E_UNKNOWN_SUBDISTRICT), which type (E_UNKNOWN_TYPE), the body against
  * the catalogue and the campaign (E_MISSING, E_TYPE, E_RANGE,
