@@ -1,6 +1,7 @@
-/* campaign.c - loads and validates a campaign seed file, answers lookups,
- * and loads the set of campaigns of a county. See include/campaign.h for the
- * file layout, the id rules, the date representation and ownership.
+/* campaign.c - loads and validates a campaign seed file and answers
+ * lookups. See include/campaign.h for the file layout, the id rules, the
+ * date representation and ownership; civildate.c does the calendar
+ * arithmetic and campaignset.c loads a county's directory of campaigns.
  *
  * How loading works: config_load() gives a tree whose nodes know their
  * lines; the parser walks it in dependency order - bans and channels, people,
@@ -17,12 +18,11 @@
  * campaign keeps until it is destroyed. */
 #include "campaign.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "civildate.h"
 
 /* ---- private state ---------------------------------------------------- */
 
@@ -270,86 +270,6 @@ static int s_text(parse_t *ps, const config_node_t *map, const char *key, bool r
 
 /* ---- dates ------------------------------------------------------------- */
 
-static bool s_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int s_days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && s_leap(y) ? 29 : days[m - 1];
-}
-
-static bool s_ymd_ok(int y, int m, int d)
-{
-    return y >= 1970 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= s_days_in_month(y, m);
-}
-
-bool campaign_date_valid(int32_t yyyymmdd)
-{
-    if (yyyymmdd <= 0)
-        return false;
-    return s_ymd_ok(yyyymmdd / 10000, yyyymmdd / 100 % 100, yyyymmdd % 100);
-}
-
-/* Days since 1970-01-01 of a valid civil date, and back (H. Hinnant's
- * algorithms, proleptic Gregorian). */
-static int64_t s_days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void s_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-int32_t campaign_date_add(int32_t yyyymmdd, int n)
-{
-    int64_t y, m, d;
-    if (!campaign_date_valid(yyyymmdd))
-        return 0;
-    int64_t days = s_days_from_civil(yyyymmdd / 10000, yyyymmdd / 100 % 100, yyyymmdd % 100);
-    days += n;
-    if (days < 0 || days > s_days_from_civil(9999, 12, 31))
-        return 0;
-    s_civil_from_days(days, &y, &m, &d);
-    return (int32_t)(y * 10000 + m * 100 + d);
-}
-
-int campaign_date_parse(const char *text, int32_t *out)
-{
-    int v[3] = {0, 0, 0};
-    static const int start[3] = {0, 5, 8}, len[3] = {4, 2, 2};
-    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
-        return -1;
-    for (int f = 0; f < 3; f++) {
-        for (int i = start[f]; i < start[f] + len[f]; i++) {
-            if (text[i] < '0' || text[i] > '9')
-                return -1;
-            v[f] = v[f] * 10 + (text[i] - '0');
-        }
-    }
-    if (!s_ymd_ok(v[0], v[1], v[2]))
-        return -1;
-    *out = v[0] * 10000 + v[1] * 100 + v[2];
-    return 0;
-}
-
 /* "2020-01-24" into buf (>= 11 bytes). */
 static const char *s_fmt_date(int32_t date, char *buf, size_t cap)
 {
@@ -368,7 +288,7 @@ static int s_date(parse_t *ps, const config_node_t *map, const char *key, bool r
     *out = 0;
     if (rc)
         return -1;
-    if (s && campaign_date_parse(s, out) != 0)
+    if (s && civildate_parse(s, out) != 0)
         return config_error(config_get(map, key), ps->err,
                             "key '%s': '%s' is not a date YYYY-MM-DD (a real day, years "
                             "1970..9999)",
@@ -1223,6 +1143,11 @@ const char *campaign_subdistrict(const campaign_t *c)
     return c ? c->subdistrict_id : NULL;
 }
 
+const config_node_t *campaign_subdistrict_node(const campaign_t *c)
+{
+    return c && c->priv ? c->priv->subdistrict_node : NULL;
+}
+
 static const void *s_find_place(const campaign_t *c, const char *id, int kind)
 {
     const index_entry_t *e;
@@ -1282,7 +1207,7 @@ const campaign_group_t *campaign_patrol_group(const campaign_t *c, const char *c
 
 const campaign_sensitive_t *campaign_sensitive_on(const campaign_t *c, int32_t yyyymmdd)
 {
-    if (!c || !campaign_date_valid(yyyymmdd))
+    if (!c || !civildate_valid(yyyymmdd))
         return NULL;
     for (size_t i = 0; i < c->n_sensitive; i++) {
         if (yyyymmdd >= c->sensitive[i].from && yyyymmdd <= c->sensitive[i].to)
@@ -1293,9 +1218,10 @@ const campaign_sensitive_t *campaign_sensitive_on(const campaign_t *c, int32_t y
 
 bool campaign_is_sensitive_date(const campaign_t *c, int yyyy, int mm, int dd)
 {
-    if (!s_ymd_ok(yyyy, mm, dd))
+    int32_t day = civildate_make(yyyy, mm, dd);
+    if (!day)
         return false;
-    return campaign_sensitive_on(c, (int32_t)(yyyy * 10000 + mm * 100 + dd)) != NULL;
+    return campaign_sensitive_on(c, day) != NULL;
 }
 
 const config_node_t *campaign_section(const campaign_t *c, const char *name)
@@ -1305,189 +1231,6 @@ const config_node_t *campaign_section(const campaign_t *c, const char *name)
     for (size_t i = 0; i < N_RESERVED; i++) {
         if (strcmp(name, s_reserved[i]) == 0)
             return c->priv->sections[i];
-    }
-    return NULL;
-}
-
-/* ---- public: a set of campaigns ---------------------------------------- */
-
-struct campaign_set {
-    campaign_t **items; /* loaded campaigns, in file-name order */
-    size_t n;           /* entries in items */
-    campaign_t **by_id; /* the same, sorted by subdistrict id */
-};
-
-static int s_name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int s_campaign_cmp(const void *a, const void *b)
-{
-    const campaign_t *x = *(campaign_t *const *)a, *y = *(campaign_t *const *)b;
-    return strcmp(x->subdistrict_id, y->subdistrict_id);
-}
-
-/* Names of the regular *.yaml files of dir (no dot files), sorted. */
-static int s_list_dir(const char *dir, char ***out, size_t *n_out, err_t *err)
-{
-    DIR *d = NULL;
-    char **names = NULL, *path = NULL;
-    size_t n = 0, cap = 0;
-    int rc = -1;
-    struct dirent *de;
-
-    d = opendir(dir);
-    if (!d) {
-        err_set(err, "%s: cannot open directory: %s", dir, strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        struct stat st;
-        size_t len;
-        errno = 0;
-        de = readdir(d);
-        if (!de) {
-            if (errno) {
-                err_set(err, "%s: cannot read directory: %s", dir, strerror(errno));
-                goto out;
-            }
-            break;
-        }
-        len = strlen(de->d_name);
-        if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".yaml") != 0)
-            continue;
-        path = malloc(strlen(dir) + 1 + len + 1);
-        if (!path) {
-            err_set(err, "%s: out of memory", dir);
-            goto out;
-        }
-        sprintf(path, "%s/%s", dir, de->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(path);
-            path = NULL;
-            continue;
-        }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **nn = realloc(names, ncap * sizeof *nn);
-            if (!nn) {
-                err_set(err, "%s: out of memory", dir);
-                goto out;
-            }
-            names = nn;
-            cap = ncap;
-        }
-        names[n++] = path;
-        path = NULL;
-    }
-    if (n == 0) {
-        err_set(err, "%s: no campaign files (*.yaml) in directory", dir);
-        goto out;
-    }
-    qsort(names, n, sizeof *names, s_name_cmp);
-    *out = names;
-    *n_out = n;
-    names = NULL;
-    n = 0;
-    rc = 0;
-out:
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(path);
-    if (d)
-        closedir(d);
-    return rc;
-}
-
-campaign_set_t *campaign_set_load_dir(const char *dir, err_t *err)
-{
-    campaign_set_t *set = NULL, *result = NULL;
-    char **paths = NULL;
-    size_t n_paths = 0;
-
-    if (!dir) {
-        err_set(err, "campaign_set_load_dir: no directory");
-        goto out;
-    }
-    if (s_list_dir(dir, &paths, &n_paths, err))
-        goto out;
-    set = calloc(1, sizeof *set);
-    if (!set || !(set->items = calloc(n_paths, sizeof *set->items)) ||
-        !(set->by_id = calloc(n_paths, sizeof *set->by_id))) {
-        err_set(err, "%s: out of memory", dir);
-        goto out;
-    }
-    for (size_t i = 0; i < n_paths; i++) {
-        campaign_t *c = campaign_load(paths[i], err);
-        if (!c)
-            goto out;
-        /* Same subdistrict in two files: blame the later file. */
-        for (size_t j = 0; j < set->n; j++) {
-            if (strcmp(set->items[j]->subdistrict_id, c->subdistrict_id) == 0) {
-                config_error(c->priv->subdistrict_node, err,
-                             "subdistrict '%s' is already defined in %s:%d", c->subdistrict_id,
-                             set->items[j]->path,
-                             config_line(set->items[j]->priv->subdistrict_node));
-                campaign_destroy(&c);
-                goto out;
-            }
-        }
-        set->items[set->n] = c;
-        set->by_id[set->n] = c;
-        set->n++;
-    }
-    qsort(set->by_id, set->n, sizeof *set->by_id, s_campaign_cmp);
-    result = set;
-    set = NULL;
-out:
-    for (size_t i = 0; i < n_paths; i++)
-        free(paths[i]);
-    free(paths);
-    campaign_set_destroy(&set);
-    return result;
-}
-
-void campaign_set_destroy(campaign_set_t **self_p)
-{
-    campaign_set_t *set;
-    if (!self_p || !*self_p)
-        return;
-    set = *self_p;
-    for (size_t i = 0; i < set->n; i++)
-        campaign_destroy(&set->items[i]);
-    free(set->items);
-    free(set->by_id);
-    free(set);
-    *self_p = NULL;
-}
-
-size_t campaign_set_count(const campaign_set_t *set)
-{
-    return set ? set->n : 0;
-}
-
-const campaign_t *campaign_set_at(const campaign_set_t *set, size_t i)
-{
-    return set && i < set->n ? set->items[i] : NULL;
-}
-
-const campaign_t *campaign_set_find(const campaign_set_t *set, const char *subdistrict_id)
-{
-    size_t lo = 0, hi;
-    if (!set || !subdistrict_id)
-        return NULL;
-    hi = set->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int rc = strcmp(subdistrict_id, set->by_id[mid]->subdistrict_id);
-        if (rc == 0)
-            return set->by_id[mid];
-        if (rc < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
     }
     return NULL;
 }

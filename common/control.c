@@ -10,6 +10,8 @@
 #include "envelope.h"
 #include "frames.h"
 #include "log.h"
+#include "mp.h"
+#include "mpscan.h"
 #include "sockopt.h"
 
 #define CONTROL_MAX_STREAMS 16
@@ -328,7 +330,7 @@ static void s_dispatch(control_t *ctl, const char *data, size_t size)
     }
     size_t off = 0;
     err_t scan;
-    if (envelope_check_msgpack(data, size, &scan) != 0) {
+    if (mpscan_check(data, size, &scan) != 0) {
         char text[ERR_MSG_MAX];
         snprintf(text, sizeof text, "request is not valid msgpack: %s", scan.msg);
         control_pack_error(&pk, "E_MALFORMED", NULL, text);

@@ -65,6 +65,8 @@ void db_destroy(db_t **self_p)
         PQfinish(self->conn);
     free(self->conninfo);
     free(self->user);
+    if (self->password) /* a secret: cleared in a way the compiler keeps */
+        explicit_bzero(self->password, strlen(self->password));
     free(self->password);
     free(self->schema);
     free(self->application_name);

@@ -1,12 +1,11 @@
 /* envelope.c - the strict, bounded envelope codec (see include/envelope.h).
  *
  * Decoding is three passes over at most ENVELOPE_MAX_BYTES:
- *   1. s_scan walks the raw bytes without allocating: it rejects truncated
- *      or invalid msgpack, trailing bytes, nesting beyond ENVELOPE_MAX_DEPTH
+ *   1. mpscan_object() walks the raw bytes without allocating: it rejects
+ *      truncated or invalid msgpack, nesting beyond ENVELOPE_MAX_DEPTH
  *      (naming the path) and containers that declare more elements than
- *      there are bytes left. msgpack-c allocates n * sizeof(object) for a
- *      declared count n before reading any element, so without this pass a
- *      5-byte input (0xdf ff ff ff ff) asks for ~200 GB.
+ *      there are bytes left (see mpscan.h for why); trailing bytes are
+ *      refused here.
  *   2. msgpack-c builds the object tree in env's zone. The input is first
  *      copied into the zone, because msgpack-c's tree points str/bin/ext
  *      values into the buffer it parsed, and the header promises buf is not
@@ -20,19 +19,17 @@
  * (which keeps the first chunk) and parse with msgpack_unpack() into it. */
 #include "envelope.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
+
+#include "mp.h"
+#include "mpscan.h"
+#include "quote.h"
+#include "uuid.h"
 
 /* 9999-12-31T23:59:59.999Z in milliseconds since the epoch. */
 #define ENVELOPE_MAX_TIME_MS INT64_C(253402300799999)
-
-/* Untrusted bytes echoed in messages are escaped and capped at this length. */
-#define QUOTE_MAX 48
 
 enum { F_V, F_ID, F_TYPE, F_SOURCE, F_SUBDISTRICT, F_TIME, F_BODY, F_COUNT };
 
@@ -42,53 +39,6 @@ static const char *const s_field_names[F_COUNT] = {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-/* Copies untrusted bytes into dst as printable ASCII (\xNN for the rest, and
- * for ' and \), so a hostile key cannot inject control characters into logs. */
-static void s_quote(char *dst, size_t cap, const char *s, size_t len)
-{
-    size_t n = 0;
-    if (cap == 0)
-        return;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char piece[5];
-        int plen;
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            piece[0] = (char)c;
-            piece[1] = '\0';
-            plen = 1;
-        } else {
-            plen = snprintf(piece, sizeof piece, "\\x%02x", c);
-        }
-        /* keep room for "..." and the NUL */
-        if (i >= QUOTE_MAX || n + (size_t)plen + 4 > cap) {
-            if (n + 4 <= cap) {
-                memcpy(dst + n, "...", 3);
-                n += 3;
-            }
-            break;
-        }
-        memcpy(dst + n, piece, (size_t)plen);
-        n += (size_t)plen;
-    }
-    dst[n] = '\0';
-}
-
-/* Appends a formatted piece to a bounded path buffer, truncating silently:
- * paths only ever end up in error messages. */
-static void s_path_append(char *path, size_t cap, const char *piece)
-{
-    size_t used = strlen(path);
-    if (used + 1 >= cap)
-        return;
-    snprintf(path + used, cap - used, "%s", piece);
-}
-
-static bool s_is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 
 static bool s_type_char_ok(unsigned char c)
 {
@@ -118,7 +68,7 @@ static envelope_status_t s_check_name(const char *field, const char *s, size_t l
         unsigned char c = (unsigned char)s[i];
         if (type_charset ? !s_type_char_ok(c) : !s_name_char_ok(c)) {
             char q[8];
-            s_quote(q, sizeof q, s + i, 1);
+            quote_bytes(q, sizeof q, s + i, 1);
             err_set(err, "field '%s': invalid character '%s' at offset %zu, allowed %s", field, q,
                     i, type_charset ? "[a-z0-9_.]" : "[A-Za-z0-9_.-]");
             return ENVELOPE_E_RANGE;
@@ -127,227 +77,20 @@ static envelope_status_t s_check_name(const char *field, const char *s, size_t l
     return ENVELOPE_OK;
 }
 
-/* ---- pass 1: structural scan of raw msgpack ------------------------------ */
-
-enum { K_SCALAR, K_ARRAY, K_MAP };
-
-/* Layout of the type bytes 0xc0..0xdf: lenbytes big-endian length/count
- * bytes follow the type byte, then fixed bytes (ext type, numbers), then
- * for str/bin/ext the length's worth of payload. */
-typedef struct scan_format {
-    unsigned char lenbytes, fixed, kind;
-    bool is_str, valid;
-} scan_format_t;
-
-static const scan_format_t s_formats[32] = {
-    /* c0 nil, c1 never used, c2 false, c3 true */
-    {0, 0, K_SCALAR, false, true},
-    {0, 0, K_SCALAR, false, false},
-    {0, 0, K_SCALAR, false, true},
-    {0, 0, K_SCALAR, false, true},
-    /* c4..c6 bin 8/16/32 */
-    {1, 0, K_SCALAR, false, true},
-    {2, 0, K_SCALAR, false, true},
-    {4, 0, K_SCALAR, false, true},
-    /* c7..c9 ext 8/16/32: length, then the type byte */
-    {1, 1, K_SCALAR, false, true},
-    {2, 1, K_SCALAR, false, true},
-    {4, 1, K_SCALAR, false, true},
-    /* ca float32, cb float64 */
-    {0, 4, K_SCALAR, false, true},
-    {0, 8, K_SCALAR, false, true},
-    /* cc..cf uint 8/16/32/64 */
-    {0, 1, K_SCALAR, false, true},
-    {0, 2, K_SCALAR, false, true},
-    {0, 4, K_SCALAR, false, true},
-    {0, 8, K_SCALAR, false, true},
-    /* d0..d3 int 8/16/32/64 */
-    {0, 1, K_SCALAR, false, true},
-    {0, 2, K_SCALAR, false, true},
-    {0, 4, K_SCALAR, false, true},
-    {0, 8, K_SCALAR, false, true},
-    /* d4..d8 fixext 1/2/4/8/16, plus the type byte */
-    {0, 2, K_SCALAR, false, true},
-    {0, 3, K_SCALAR, false, true},
-    {0, 5, K_SCALAR, false, true},
-    {0, 9, K_SCALAR, false, true},
-    {0, 17, K_SCALAR, false, true},
-    /* d9..db str 8/16/32 */
-    {1, 0, K_SCALAR, true, true},
-    {2, 0, K_SCALAR, true, true},
-    {4, 0, K_SCALAR, true, true},
-    /* dc, dd array 16/32; de, df map 16/32 */
-    {2, 0, K_ARRAY, false, true},
-    {4, 0, K_ARRAY, false, true},
-    {2, 0, K_MAP, false, true},
-    {4, 0, K_MAP, false, true},
-};
-
-typedef struct scan_frame {
-    uint64_t left;  /* elements still to read; a map pair counts as two */
-    uint64_t index; /* elements read so far */
-    bool is_map;
-    bool key_is_str; /* for maps: whether the current key is a str */
-    const char *key; /* for maps: the current key's bytes */
-    uint32_t key_len;
-} scan_frame_t;
-
-static uint64_t s_be(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* Names the position of the element being read in the innermost frame,
- * e.g. "body.readings[3].value". root (may be NULL) is prepended. */
-static void s_scan_path(const scan_frame_t *st, int top, const char *root, char *path, size_t cap)
-{
-    path[0] = '\0';
-    if (root)
-        s_path_append(path, cap, root);
-    for (int i = 0; i < top; i++) {
-        const scan_frame_t *f = &st[i];
-        char piece[QUOTE_MAX * 4 + 32];
-        if (!f->is_map) {
-            snprintf(piece, sizeof piece, "[%" PRIu64 "]", f->index);
-        } else {
-            char q[QUOTE_MAX * 4 + 8];
-            if (f->index % 2 == 0)
-                snprintf(q, sizeof q, "<key>");
-            else if (f->key_is_str)
-                s_quote(q, sizeof q, f->key, f->key_len);
-            else
-                snprintf(q, sizeof q, "<non-str key>");
-            snprintf(piece, sizeof piece, "%s%s", path[0] ? "." : "", q);
-        }
-        s_path_append(path, cap, piece);
-    }
-}
-
-/* Walks one msgpack object at p without allocating. base_depth is the
- * nesting level of whatever contains the object (0 for the envelope, 1 for a
- * body). label prefixes messages, root prefixes depth paths. On success
- * *used is the object's length, which may be less than len. */
-static envelope_status_t s_scan(const char *buf, size_t len, int base_depth, const char *root,
-                                const char *label, size_t *used, err_t *err)
-{
-    const unsigned char *p = (const unsigned char *)buf;
-    scan_frame_t st[ENVELOPE_MAX_DEPTH];
-    int top = 0;
-    size_t pos = 0;
-
-    for (;;) {
-        if (pos >= len) {
-            err_set(err, "%struncated: input ends at offset %zu inside a value", label, pos);
-            return ENVELOPE_E_MALFORMED;
-        }
-        const unsigned char b = p[pos];
-        int kind = K_SCALAR;
-        bool is_str = false;
-        size_t lenbytes = 0; /* big-endian length/count after the type byte */
-        size_t fixed = 0;    /* fixed payload after those (ext type byte, numbers) */
-        uint64_t n = 0;      /* payload length, or element count */
-
-        if (b <= 0x7f || b >= 0xe0) {
-            /* fixints */
-        } else if (b <= 0x8f) {
-            kind = K_MAP;
-            n = b & 0x0fu;
-        } else if (b <= 0x9f) {
-            kind = K_ARRAY;
-            n = b & 0x0fu;
-        } else if (b <= 0xbf) {
-            is_str = true;
-            n = b & 0x1fu;
-        } else {
-            const scan_format_t *fmt = &s_formats[b - 0xc0];
-            if (!fmt->valid) {
-                err_set(err, "%snot valid msgpack: byte 0x%02x at offset %zu", label, b, pos);
-                return ENVELOPE_E_MALFORMED;
-            }
-            kind = fmt->kind;
-            is_str = fmt->is_str;
-            lenbytes = fmt->lenbytes;
-            fixed = fmt->fixed;
-        }
-
-        const size_t avail = len - pos;
-        if (avail < 1 + lenbytes) {
-            err_set(err, "%struncated: input ends at offset %zu inside a header", label, len);
-            return ENVELOPE_E_MALFORMED;
-        }
-        if (lenbytes > 0)
-            n = s_be(p + pos + 1, lenbytes);
-        const size_t hdr = 1 + lenbytes;
-
-        /* A map key is recorded so a depth error can name the path. */
-        if (top > 0 && st[top - 1].is_map && st[top - 1].index % 2 == 0) {
-            st[top - 1].key_is_str = is_str;
-            st[top - 1].key = is_str ? buf + pos + hdr : NULL;
-            st[top - 1].key_len = is_str ? (uint32_t)n : 0;
-        }
-
-        if (kind == K_SCALAR) {
-            /* n <= 2^32 and fixed <= 17: no overflow in 64 bits */
-            uint64_t total = (uint64_t)hdr + fixed + n;
-            if (total > avail) {
-                err_set(err, "%struncated: value at offset %zu needs %" PRIu64 " bytes, %zu remain",
-                        label, pos, total, avail);
-                return ENVELOPE_E_MALFORMED;
-            }
-            pos += (size_t)total;
-        } else {
-            uint64_t elems = kind == K_MAP ? 2 * n : n;
-            /* every element takes at least one byte */
-            if (elems > avail - hdr) {
-                err_set(err,
-                        "%struncated: %s at offset %zu declares %" PRIu64
-                        " elements, %zu bytes remain",
-                        label, kind == K_MAP ? "map" : "array", pos, elems, avail - hdr);
-                return ENVELOPE_E_MALFORMED;
-            }
-            if (base_depth + top + 1 > ENVELOPE_MAX_DEPTH) {
-                char path[256];
-                s_scan_path(st, top, root, path, sizeof path);
-                if (path[0])
-                    err_set(err, "%sfield '%s': nested deeper than %d levels", label, path,
-                            ENVELOPE_MAX_DEPTH);
-                else
-                    err_set(err, "%snested deeper than %d levels", label, ENVELOPE_MAX_DEPTH);
-                return ENVELOPE_E_TOO_DEEP;
-            }
-            pos += hdr;
-            if (elems > 0) {
-                st[top].left = elems;
-                st[top].index = 0;
-                st[top].is_map = kind == K_MAP;
-                st[top].key_is_str = false;
-                st[top].key = NULL;
-                st[top].key_len = 0;
-                top++;
-                continue;
-            }
-        }
-
-        /* One element is complete: close every container it completes. */
-        for (;;) {
-            if (top == 0) {
-                *used = pos;
-                return ENVELOPE_OK;
-            }
-            scan_frame_t *f = &st[top - 1];
-            f->left--;
-            f->index++;
-            if (f->left > 0)
-                break;
-            top--;
-        }
-    }
-}
-
 /* ---- decoding ------------------------------------------------------------- */
+
+/* The envelope status of a scan result. */
+static envelope_status_t s_scan_status(mpscan_status_t st)
+{
+    switch (st) {
+    case MPSCAN_OK:
+        return ENVELOPE_OK;
+    case MPSCAN_E_TOO_DEEP:
+        return ENVELOPE_E_TOO_DEEP;
+    default:
+        return ENVELOPE_E_MALFORMED;
+    }
+}
 
 static void s_reset_fields(envelope_t *env)
 {
@@ -406,9 +149,9 @@ static envelope_status_t s_decode_id(envelope_t *env, const msgpack_object *o, e
 {
     if (o->type != MSGPACK_OBJECT_STR)
         return s_type_error("id", "str", o, err);
-    if (!envelope_is_uuid(o->via.str.ptr, o->via.str.size)) {
-        char q[QUOTE_MAX * 4 + 8];
-        s_quote(q, sizeof q, o->via.str.ptr, o->via.str.size);
+    if (!uuid_is_canonical(o->via.str.ptr, o->via.str.size)) {
+        char q[QUOTE_CAP];
+        quote_bytes(q, sizeof q, o->via.str.ptr, o->via.str.size);
         err_set(err, "field 'id': '%s' is not a canonical UUID (8-4-4-4-12 hex)", q);
         return ENVELOPE_E_RANGE;
     }
@@ -449,7 +192,7 @@ static envelope_status_t s_decode_time(envelope_t *env, const msgpack_object *o,
     return ENVELOPE_OK;
 }
 
-/* Checks the envelope map's fields; obj has passed s_scan, so its depth and
+/* Checks the envelope map's fields; obj has passed mpscan_object(), so its depth and
  * sizes are already bounded. */
 static envelope_status_t s_decode_fields(envelope_t *env, const msgpack_object *obj, err_t *err)
 {
@@ -474,8 +217,8 @@ static envelope_status_t s_decode_fields(envelope_t *env, const msgpack_object *
             if (mp_str_eq(&kv->key, s_field_names[f]))
                 break;
         if (f == F_COUNT) {
-            char q[QUOTE_MAX * 4 + 8];
-            s_quote(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
+            char q[QUOTE_CAP];
+            quote_bytes(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
             err_set(err, "unknown field '%s'", q);
             return ENVELOPE_E_UNKNOWN_KEY;
         }
@@ -550,8 +293,10 @@ envelope_status_t envelope_decode(envelope_t *env, const char *buf, size_t len, 
         st = ENVELOPE_E_MALFORMED;
         goto out;
     }
-    st = s_scan(buf, len, 0, NULL, "", &used, err);
-    if (st != ENVELOPE_OK)
+    /* Structure over the whole message first (docs/protocol.md section 2,
+     * step 2): not msgpack, truncated, trailing bytes, then too deep. */
+    st = s_scan_status(mpscan_object(buf, len, 0, NULL, "", &used, err));
+    if (st == ENVELOPE_E_MALFORMED)
         goto out;
     if (used < len) {
         err_set(err, "trailing bytes: %zu bytes after the envelope ends at offset %zu", len - used,
@@ -559,6 +304,8 @@ envelope_status_t envelope_decode(envelope_t *env, const char *buf, size_t len, 
         st = ENVELOPE_E_MALFORMED;
         goto out;
     }
+    if (st != ENVELOPE_OK)
+        goto out;
 
     /* The zone is created once and cleared per decode; clearing keeps its
      * first chunk, so small messages decode without touching malloc. */
@@ -585,7 +332,7 @@ envelope_status_t envelope_decode(envelope_t *env, const char *buf, size_t len, 
     memcpy(copy, buf, len);
 
     ur = msgpack_unpack(copy, len, &off, env->unpacked.zone, &obj);
-    /* After s_scan only SUCCESS is expected; the rest is mapped anyway in
+    /* After mpscan_object() only SUCCESS is expected; the rest is mapped anyway in
      * case the two parsers ever disagree. */
     switch (ur) {
     case MSGPACK_UNPACK_SUCCESS:
@@ -601,7 +348,7 @@ envelope_status_t envelope_decode(envelope_t *env, const char *buf, size_t len, 
         goto out;
     case MSGPACK_UNPACK_NOMEM_ERROR:
         /* msgpack-c reports nesting beyond its fixed stack (32 levels) this
-         * way; s_scan already stops at ENVELOPE_MAX_DEPTH, so this is only a
+         * way; mpscan_object() already stops at ENVELOPE_MAX_DEPTH, so this is only a
          * backstop */
         err_set(err, "nested deeper than %d levels", ENVELOPE_MAX_DEPTH);
         st = ENVELOPE_E_TOO_DEEP;
@@ -663,7 +410,7 @@ static int s_check_header(const envelope_t *env, char id[ENVELOPE_ID_LEN + 1], e
         return -1;
     }
     size_t idlen = strnlen(env->id, sizeof env->id);
-    if (!envelope_is_uuid(env->id, idlen)) {
+    if (!uuid_is_canonical(env->id, idlen)) {
         err_set(err, "field 'id': not a canonical UUID (8-4-4-4-12 hex)");
         return -1;
     }
@@ -725,7 +472,7 @@ static int s_check_tree(const msgpack_object *o, int depth, char *path, size_t c
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             char piece[24];
             snprintf(piece, sizeof piece, "[%" PRIu32 "]", i);
-            s_path_append(path, cap, piece);
+            quote_append(path, cap, piece);
             int rc = s_check_tree(&o->via.array.ptr[i], depth + 1, path, cap, err);
             path[mark] = '\0';
             if (rc != 0)
@@ -739,14 +486,14 @@ static int s_check_tree(const msgpack_object *o, int depth, char *path, size_t c
     }
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
-        char piece[QUOTE_MAX * 4 + 16];
-        char q[QUOTE_MAX * 4 + 8];
+        char piece[QUOTE_CAP + 16];
+        char q[QUOTE_CAP];
         if (kv->key.type == MSGPACK_OBJECT_STR && (kv->key.via.str.ptr || !kv->key.via.str.size))
-            s_quote(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
+            quote_bytes(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
         else
             snprintf(q, sizeof q, "<non-str key>");
         snprintf(piece, sizeof piece, ".%s", q);
-        s_path_append(path, cap, piece);
+        quote_append(path, cap, piece);
         int rc = s_check_tree(&kv->key, depth + 1, path, cap, err);
         if (rc == 0)
             rc = s_check_tree(&kv->val, depth + 1, path, cap, err);
@@ -820,7 +567,7 @@ static int s_encode(const envelope_t *env, const msgpack_object *body, const cha
             goto out;
         }
         /* the body sits inside the envelope map: its map is level 2 */
-        if (s_scan(raw, raw_len, 1, "body", "field 'body': ", &used, err) != ENVELOPE_OK)
+        if (mpscan_object(raw, raw_len, 1, "body", "field 'body': ", &used, err) != MPSCAN_OK)
             goto out;
         if (used != raw_len) {
             err_set(err, "field 'body': %zu trailing bytes after the packed map", raw_len - used);
@@ -869,227 +616,4 @@ int envelope_encode_raw_body(const envelope_t *env, const char *body, size_t bod
         return -1;
     }
     return s_encode(env, NULL, body, body_len, sbuf, err);
-}
-
-/* ---- ids ------------------------------------------------------------------ */
-
-int envelope_check_msgpack(const char *buf, size_t len, err_t *err)
-{
-    size_t used = 0;
-    if (!buf || len == 0) {
-        err_set(err, "truncated: empty input");
-        return -1;
-    }
-    if (s_scan(buf, len, 0, NULL, "", &used, err) != ENVELOPE_OK)
-        return -1;
-    if (used < len) {
-        err_set(err, "trailing bytes: %zu bytes after the object ends at offset %zu", len - used,
-                used);
-        return -1;
-    }
-    return 0;
-}
-
-bool envelope_is_uuid(const char *s, size_t len)
-{
-    if (!s || len != ENVELOPE_ID_LEN)
-        return false;
-    for (size_t i = 0; i < ENVELOPE_ID_LEN; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!s_is_hex(c)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Fills buf from /dev/urandom; only used when getrandom(2) is missing. */
-static int s_urandom(unsigned char *buf, size_t n)
-{
-    int rc = -1;
-    size_t got = 0;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            goto out;
-        got += (size_t)r;
-    }
-    rc = 0;
-out:
-    close(fd);
-    return rc;
-}
-
-int envelope_new_id(char out[ENVELOPE_ID_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char b[16];
-    size_t got = 0;
-
-    if (!out)
-        return -1;
-    while (got < sizeof b) {
-        ssize_t r = getrandom(b + got, sizeof b - got, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && errno == ENOSYS) {
-            if (s_urandom(b + got, sizeof b - got) != 0)
-                return -1;
-            got = sizeof b;
-            break;
-        }
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof b; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 0x0f];
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* ---- body field helpers ----------------------------------------------------- */
-
-const char *mp_type_name(msgpack_object_type type)
-{
-    switch (type) {
-    case MSGPACK_OBJECT_NIL:
-        return "nil";
-    case MSGPACK_OBJECT_BOOLEAN:
-        return "bool";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return "int";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return "float";
-    case MSGPACK_OBJECT_STR:
-        return "str";
-    case MSGPACK_OBJECT_BIN:
-        return "bin";
-    case MSGPACK_OBJECT_ARRAY:
-        return "array";
-    case MSGPACK_OBJECT_MAP:
-        return "map";
-    case MSGPACK_OBJECT_EXT:
-        return "ext";
-    }
-    return "unknown";
-}
-
-bool mp_str_eq(const msgpack_object *o, const char *s)
-{
-    if (!o || !s || o->type != MSGPACK_OBJECT_STR)
-        return false;
-    size_t n = strlen(s);
-    if (o->via.str.size != n)
-        return false;
-    return n == 0 || (o->via.str.ptr && memcmp(o->via.str.ptr, s, n) == 0);
-}
-
-const msgpack_object *mp_get(const msgpack_object *map, const char *key)
-{
-    if (!map || !key || map->type != MSGPACK_OBJECT_MAP || !map->via.map.ptr)
-        return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++)
-        if (mp_str_eq(&map->via.map.ptr[i].key, key))
-            return &map->via.map.ptr[i].val;
-    return NULL;
-}
-
-/* The value under key with the given type, or NULL with err naming why. */
-static const msgpack_object *s_get_typed(const msgpack_object *map, const char *key,
-                                         msgpack_object_type want, err_t *err)
-{
-    const msgpack_object *v = mp_get(map, key);
-    if (!v) {
-        err_set(err, "field '%s': missing", key ? key : "(null)");
-        return NULL;
-    }
-    bool ok = v->type == want || (want == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                                  v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER);
-    if (!ok) {
-        err_set(err, "field '%s': expected %s, got %s", key, mp_type_name(want),
-                mp_type_name(v->type));
-        return NULL;
-    }
-    return v;
-}
-
-int mp_get_str(const msgpack_object *map, const char *key, const char **s, size_t *len, err_t *err)
-{
-    const msgpack_object *v = s_get_typed(map, key, MSGPACK_OBJECT_STR, err);
-    if (!v)
-        return -1;
-    if (s)
-        *s = v->via.str.ptr;
-    if (len)
-        *len = v->via.str.size;
-    return 0;
-}
-
-int mp_get_strcpy(const msgpack_object *map, const char *key, char *out, size_t cap, err_t *err)
-{
-    const msgpack_object *v = s_get_typed(map, key, MSGPACK_OBJECT_STR, err);
-    if (!v)
-        return -1;
-    if (!out || cap == 0 || v->via.str.size > cap - 1) {
-        err_set(err, "field '%s': %" PRIu32 " bytes, limit is %zu", key, v->via.str.size,
-                cap ? cap - 1 : 0);
-        return -1;
-    }
-    /* an embedded NUL would silently shorten the C string */
-    if (v->via.str.size > 0 && memchr(v->via.str.ptr, '\0', v->via.str.size)) {
-        err_set(err, "field '%s': contains a NUL byte", key);
-        return -1;
-    }
-    if (v->via.str.size > 0)
-        memcpy(out, v->via.str.ptr, v->via.str.size);
-    out[v->via.str.size] = '\0';
-    return 0;
-}
-
-int mp_get_int(const msgpack_object *map, const char *key, int64_t *out, err_t *err)
-{
-    const msgpack_object *v = s_get_typed(map, key, MSGPACK_OBJECT_POSITIVE_INTEGER, err);
-    if (!v)
-        return -1;
-    int64_t x;
-    if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        x = v->via.i64;
-    } else if (v->via.u64 > (uint64_t)INT64_MAX) {
-        err_set(err, "field '%s': %" PRIu64 " does not fit a signed 64-bit int", key, v->via.u64);
-        return -1;
-    } else {
-        x = (int64_t)v->via.u64;
-    }
-    if (out)
-        *out = x;
-    return 0;
-}
-
-int mp_get_bool(const msgpack_object *map, const char *key, bool *out, err_t *err)
-{
-    const msgpack_object *v = s_get_typed(map, key, MSGPACK_OBJECT_BOOLEAN, err);
-    if (!v)
-        return -1;
-    if (out)
-        *out = v->via.boolean;
-    return 0;
 }

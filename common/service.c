@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "mp.h"
 #include "sockopt.h"
 
 #define HEARTBEAT_MS 1000
@@ -54,17 +55,29 @@ static char *s_password(int *failed, err_t *err)
     if (!path || !*path)
         return NULL;
     FILE *f = fopen(path, "r");
-    char buf[256] = "";
+    char buf[256] = "", *pw_copy = NULL;
     if (!f || !fgets(buf, sizeof buf, f)) {
         err_set(err, "AIRGUARD_DB_PASSWORD_FILE %s: cannot read", path);
         *failed = 1;
-        if (f)
-            fclose(f);
-        return NULL;
+        goto out;
     }
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return strdup(buf);
+    /* fgets stops at sizeof buf - 1 bytes: a longer line was cut, and a cut
+     * password must not be tried as if it were the real one. */
+    size_t n = strcspn(buf, "\r\n");
+    int next = buf[n] == '\0' && n == sizeof buf - 1 ? fgetc(f) : EOF;
+    if (next != EOF && next != '\n' && next != '\r') {
+        err_set(err, "AIRGUARD_DB_PASSWORD_FILE %s: the password is longer than %zu bytes", path,
+                sizeof buf - 1);
+        *failed = 1;
+        goto out;
+    }
+    buf[n] = '\0';
+    pw_copy = strdup(buf);
+out:
+    if (f)
+        fclose(f);
+    explicit_bzero(buf, sizeof buf);
+    return pw_copy;
 }
 
 static int s_load_follow(service_t *svc, const config_node_t *root, err_t *err)
@@ -198,6 +211,8 @@ int service_open(service_t *svc, const char *name, int argc, char **argv, int *e
     loop_install_signal_handlers();
     rc = 0;
 out:
+    if (password)
+        explicit_bzero(password, strlen(password));
     free(password);
     return rc;
 }

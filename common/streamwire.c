@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "mp.h"
+#include "mpscan.h"
+#include "uuid.h"
 
 static void s_pack_str(msgpack_packer *pk, const char *s, size_t len)
 {
@@ -84,7 +87,7 @@ static int s_unpack_map(msgpack_unpacked *unpacked, const char *buf, size_t len,
         return -1;
     }
     size_t off = 0;
-    if (envelope_check_msgpack(buf, len, err) != 0)
+    if (mpscan_check(buf, len, err) != 0)
         return -1;
     msgpack_unpack_return ret = msgpack_unpack_next(unpacked, buf, len, &off);
     if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {
@@ -109,7 +112,7 @@ static int s_get_stream_id(const msgpack_object *map, char out[STREAM_ID_LEN + 1
 {
     if (mp_get_strcpy(map, "stream_id", out, STREAM_ID_LEN + 1, err) != 0)
         return -1;
-    if (!envelope_is_uuid(out, strlen(out))) {
+    if (!uuid_is_canonical(out, strlen(out))) {
         err_set(err, "field 'stream_id': expected a UUID");
         return -1;
     }

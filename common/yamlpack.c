@@ -106,6 +106,38 @@ static int s_pack_node(const packing_t *p, const yaml_node_t *node, int depth)
     }
 }
 
+/* Refuses an alias, as the configuration reader does: libyaml's document
+ * loader resolves *x to the node of &x, and packing a tree of aliases of
+ * aliases expands it exponentially (485 bytes of YAML would take hours).
+ * Events see the alias itself, with its line. A syntax error is left to
+ * the loader to report. */
+static int s_refuse_aliases(const char *name, const char *text, size_t len, err_t *err)
+{
+    int rc = 0;
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    if (!yaml_parser_initialize(&parser)) {
+        err_set(err, "%s: out of memory", name);
+        return -1;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev))
+            break;
+        yaml_event_type_t type = ev.type;
+        if (type == YAML_ALIAS_EVENT) {
+            err_set(err, "%s:%lu: aliases are not allowed (*%s)", name,
+                    (unsigned long)ev.start_mark.line + 1, (const char *)ev.data.alias.anchor);
+            rc = -1;
+        }
+        yaml_event_delete(&ev);
+        if (rc != 0 || type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int yamlpack_parse(const char *name, const char *text, size_t len, msgpack_packer *pk, err_t *err)
 {
     int rc = -1;
@@ -117,6 +149,8 @@ int yamlpack_parse(const char *name, const char *text, size_t len, msgpack_packe
         return -1;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (s_refuse_aliases(name, text, len, err) != 0)
+        goto out;
     if (!yaml_parser_load(&parser, &doc)) {
         err_set(err, "%s:%lu: %s", name, (unsigned long)parser.problem_mark.line + 1,
                 parser.problem ? parser.problem : "YAML syntax error");

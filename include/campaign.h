@@ -49,13 +49,14 @@
  * Dates. A campaign date is a civil date in the campaign's time zone, stored
  * as int32 yyyymmdd (20200124 = 2020-01-24), the form aclock_local() gives;
  * yyyymmdd values compare in calendar order. In files: "YYYY-MM-DD", years
- * 1970..9999, a real day of the Gregorian calendar.
+ * 1970..9999, a real day of the Gregorian calendar (civildate.h).
  *
  * Ownership. A campaign_t owns everything reachable from it, including the
  * parsed YAML tree that its strings point into; every pointer the lookups
- * return is borrowed and valid until campaign_destroy(). A campaign_set_t
- * owns its campaigns. Nothing here is modified after loading, so a loaded
- * campaign may be read from several threads at once. */
+ * return is borrowed and valid until campaign_destroy(). Nothing here is
+ * modified after loading, so a loaded campaign may be read from several
+ * threads at once. A county's campaigns, one per subdistrict, are loaded
+ * together by campaignset.h. */
 #ifndef AIRGUARD_CAMPAIGN_H
 #define AIRGUARD_CAMPAIGN_H
 
@@ -285,6 +286,10 @@ void campaign_destroy(campaign_t **self_p);
 /* The subdistrict id ("baiyang"), borrowed. */
 const char *campaign_subdistrict(const campaign_t *c);
 
+/* The node of the subdistrict's id in the file, for messages naming its
+ * file and line (config_error()); NULL for a NULL campaign. */
+const config_node_t *campaign_subdistrict_node(const campaign_t *c);
+
 /* Lookups by id; NULL (false) when absent or when id is NULL. O(log n). */
 const campaign_community_t *campaign_find_community(const campaign_t *c, const char *id);
 const campaign_grid_t *campaign_find_grid(const campaign_t *c, const char *id);
@@ -311,36 +316,5 @@ const campaign_sensitive_t *campaign_sensitive_on(const campaign_t *c, int32_t y
  * "attendance", "scoring"), unvalidated, for that service to read with the
  * config.h getters; NULL when the file has none or name is not reserved. */
 const config_node_t *campaign_section(const campaign_t *c, const char *name);
-
-/* Date helpers on yyyymmdd values. campaign_date_valid(): a real Gregorian
- * day in years 1970..9999. campaign_date_add(): the date n days later
- * (earlier for n < 0); 0 when the input is invalid or the result leaves the
- * valid years. campaign_date_parse(): "YYYY-MM-DD" exactly, 0 on success. */
-bool campaign_date_valid(int32_t yyyymmdd);
-int32_t campaign_date_add(int32_t yyyymmdd, int n);
-int campaign_date_parse(const char *text, int32_t *out);
-
-/* ---- A set of campaigns: one county, several subdistricts ---------- */
-
-typedef struct campaign_set campaign_set_t;
-
-/* Loads every "*.yaml" file of dir (names starting with '.' are skipped)
- * in byte order of their names. Returns NULL and fills err when the
- * directory cannot be read, holds no such file, any file fails to load
- * (the message is that file's), or two files name the same subdistrict
- * ("b.yaml:3: subdistrict 'x' is already defined in a.yaml:3"). The caller
- * owns the set and frees it with campaign_set_destroy(). */
-campaign_set_t *campaign_set_load_dir(const char *dir, err_t *err);
-
-/* Frees the set and every campaign in it; sets *self_p to NULL; safe on
- * NULL and twice. */
-void campaign_set_destroy(campaign_set_t **self_p);
-
-/* Number of campaigns, and the i-th in file-name order (NULL past the end). */
-size_t campaign_set_count(const campaign_set_t *set);
-const campaign_t *campaign_set_at(const campaign_set_t *set, size_t i);
-
-/* The campaign of a subdistrict; NULL when none (or id is NULL). Borrowed. */
-const campaign_t *campaign_set_find(const campaign_set_t *set, const char *subdistrict_id);
 
 #endif

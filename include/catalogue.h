@@ -1,38 +1,16 @@
 /* catalogue.h - the event catalogue: every event type intake accepts, as
  * data (its fields, their types, whether required, their limits, enums,
- * which are references into the campaign), and the one checker that reads
- * a body against it.
+ * which are references into the campaign). The checker that reads a body
+ * against it is bodycheck.c.
  *
  * It is the single place event bodies are defined: intake validates
- * submits with catalogue_check(); consumers (dispatch, cases, attendance,
- * scoring) look a type up to read its body knowing what is there, and may
- * check a body from the log with catalogue_check_stored();
- * `airguard catalogue` prints it and docs/protocol.md describes it. A
- * service that needs a new type adds a row to the table in
- * common/catalogue.c (with a valid example) and nothing else.
- *
- * Body rules, for every type (docs/protocol.md section 3 says the same):
- *   - a msgpack map with str keys; a key not in the type's field list, or a
- *     key that is not a str (no field named then), is E_UNKNOWN_KEY (typos
- *     surface), a key twice is E_MALFORMED;
- *   - an optional field is omitted when it has no value; nil is E_TYPE;
- *   - strings are valid UTF-8; lengths are in bytes (a Chinese character is
- *     3); no kind allows control characters (C0, DEL, C1 U+0080..U+009F) or
- *     the invisible direction and line-separator marks U+200E/U+200F,
- *     U+2028/U+2029, U+202A..U+202E, U+2066..U+2069 (they make a stored text
- *     read differently from what was checked), except that "text" allows
- *     \n, \t and \r when it starts a \r\n pair;
- *   - references name an id of the campaign of the envelope's subdistrict
- *     (E_UNKNOWN_REF), and all places named in one body must agree
- *     (E_REF_MISMATCH, naming the later field): one community; a
- *     compound/school in the grid given beside it; a checkpoint at the key
- *     area given beside it; a grid among the grids of the key area (or
- *     checkpoint) given beside it, when the seed lists that area's grids;
- *   - type-level rules (at least one of, requires, when value then
- *     requires, not after) are E_MISSING / E_RANGE naming the field.
- * The first problem found is reported: keys in wire order (not str,
- * unknown, twice), then fields in catalogue order, then rules, then place
- * agreement.
+ * submits against it with bodycheck_submitted() (bodycheck.h, which also
+ * states the body rules); consumers (dispatch, cases, attendance, scoring)
+ * look a type up to read its body knowing what is there, and may check a
+ * body from the log with bodycheck_stored(); `airguard catalogue` prints
+ * it and docs/protocol.md describes it. A service that needs a new type
+ * adds a row to the table in common/catalogue.c (with a valid example) and
+ * nothing else.
  *
  * Two forms of a body. As submitted, a type may carry confidential fields
  * (CAT_F_CONFIDENTIAL, a tipster's contact); intake takes them out and puts
@@ -40,7 +18,7 @@
  * log and published never holds them, while a retry with other contact
  * details is still a different message (E_ID_CONFLICT). A client must never
  * send the digest field; a log reader never sees confidential fields.
- * catalogue_check() reads the submitted form, catalogue_check_stored() the
+ * bodycheck_submitted() reads the submitted form, bodycheck_stored() the
  * stored one.
  *
  * The table is static const data; nothing here allocates; thread-safe. */
@@ -134,20 +112,6 @@ typedef struct catalogue_type {
     const char *example; /* a valid body for the Baiyang seed, as JSON */
 } catalogue_type_t;
 
-/* Why a body was refused; mapped 1:1 to the protocol's error codes
- * (catalogue_status_code() names a value outside the enum, which only a
- * bug can produce, "E_INTERNAL"). */
-typedef enum catalogue_status {
-    CATALOGUE_OK = 0,
-    CATALOGUE_E_MISSING,     /* "E_MISSING" */
-    CATALOGUE_E_TYPE,        /* "E_TYPE" */
-    CATALOGUE_E_RANGE,       /* "E_RANGE": length, value, enum, charset, form */
-    CATALOGUE_E_UNKNOWN_KEY, /* "E_UNKNOWN_KEY" */
-    CATALOGUE_E_MALFORMED,   /* "E_MALFORMED": body not a map, a key twice */
-    CATALOGUE_E_UNKNOWN_REF, /* "E_UNKNOWN_REF": no such id in the campaign */
-    CATALOGUE_E_REF_MISMATCH /* "E_REF_MISMATCH": places that do not agree */
-} catalogue_status_t;
-
 /* Number of types, and the i-th (NULL past the end), in catalogue order. */
 size_t catalogue_count(void);
 const catalogue_type_t *catalogue_at(size_t i);
@@ -157,31 +121,6 @@ const catalogue_type_t *catalogue_find(const char *name);
 
 /* The field of t named name; NULL when t has none. */
 const catalogue_field_t *catalogue_field(const catalogue_type_t *t, const char *name);
-
-/* Checks body, as a client submits it, against t, and its references
- * against campaign (NULL skips reference lookups, and so place agreement).
- * On failure returns the status, copies the
- * offending field's name into field (cap bytes, "" when no single field is
- * at fault) and fills err with a message naming it ("field 'grid': 'x' is
- * not a grid of baiyang"). A CAT_F_DIGEST key is E_UNKNOWN_KEY here. */
-catalogue_status_t catalogue_check(const catalogue_type_t *t, const msgpack_object *body,
-                                   const campaign_t *campaign, char *field, size_t cap, err_t *err);
-
-/* Checks body as stored in the log, for readers of the events stream:
- * confidential keys are E_UNKNOWN_KEY, the digest key is allowed,
- * references are not looked up, and rules naming a confidential field
- * (checked when it was submitted) are skipped. Same outputs as above. */
-catalogue_status_t catalogue_check_stored(const catalogue_type_t *t, const msgpack_object *body,
-                                          char *field, size_t cap, err_t *err);
-
-/* Normalises a body that passed catalogue_check(), in place: uuid values
- * are lower-cased, so that a retry spelling them in the other case is the
- * same message. body's strings must be writable memory (envelope_decode()
- * copies the input into the envelope's zone, so an envelope's body is). */
-void catalogue_normalise(const catalogue_type_t *t, msgpack_object *body);
-
-/* Stable protocol code of a status, e.g. "E_UNKNOWN_REF". */
-const char *catalogue_status_code(catalogue_status_t status);
 
 /* Names for documentation: "str", "int" ..., and "community", "grid" ... */
 const char *catalogue_kind_name(catalogue_kind_t kind);

@@ -30,11 +30,13 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "mpscan.h"
+#include "uuid.h"
 
 #define ENVELOPE_VERSION 1
 #define ENVELOPE_MAX_BYTES (64u * 1024u)
-#define ENVELOPE_MAX_DEPTH 8 /* the envelope map itself is depth 1 */
-#define ENVELOPE_ID_LEN 36
+#define ENVELOPE_MAX_DEPTH MPSCAN_MAX_DEPTH /* the envelope map itself is depth 1 */
+#define ENVELOPE_ID_LEN UUID_LEN
 #define ENVELOPE_NAME_MAX 63 /* type, source, subdistrict */
 
 /* Why a decode failed; stable, and mapped 1:1 to the protocol's error codes. */
@@ -90,48 +92,5 @@ int envelope_encode(const envelope_t *env, msgpack_sbuffer *sbuf, err_t *err);
  * build bodies with msgpack_packer. */
 int envelope_encode_raw_body(const envelope_t *env, const char *body, size_t body_len,
                              msgpack_sbuffer *sbuf, err_t *err);
-
-/* Checks, without allocating, that buf holds exactly one msgpack object
- * nested at most ENVELOPE_MAX_DEPTH deep whose declared lengths fit in buf.
- * Run it on any untrusted bytes before msgpack_unpack*(): msgpack-c
- * allocates a container's declared size up front, so five hostile bytes
- * can otherwise ask it for 256 GB. Returns 0, or -1 with err. */
-int envelope_check_msgpack(const char *buf, size_t len, err_t *err);
-
-/* True when s is a canonical UUID (either case). */
-bool envelope_is_uuid(const char *s, size_t len);
-
-/* Fills out (ENVELOPE_ID_LEN + 1 bytes) with a random version-4 UUID from
- * /dev/urandom (getrandom). Returns 0, or -1 if no randomness is available. */
-int envelope_new_id(char out[ENVELOPE_ID_LEN + 1]);
-
-/* ---- body field helpers -------------------------------------------------
- * Lookup in a msgpack map by key, for decoding bodies and control requests.
- * They never assert; on failure they return -1 and name the field in err
- * ("field 'grid': expected str, got int"). A NULL map or a non-map is
- * treated as empty. */
-
-/* The value under key, or NULL when absent. */
-const msgpack_object *mp_get(const msgpack_object *map, const char *key);
-
-/* Borrowed string (not NUL-terminated: *len bytes) under key. */
-int mp_get_str(const msgpack_object *map, const char *key, const char **s, size_t *len, err_t *err);
-
-/* Copies a string under key into out (capacity cap, NUL-terminated);
- * longer strings are an error, not a truncation. */
-int mp_get_strcpy(const msgpack_object *map, const char *key, char *out, size_t cap, err_t *err);
-
-/* Signed integer under key (positive or negative msgpack int). */
-int mp_get_int(const msgpack_object *map, const char *key, int64_t *out, err_t *err);
-
-/* Boolean under key. */
-int mp_get_bool(const msgpack_object *map, const char *key, bool *out, err_t *err);
-
-/* Name of a msgpack type for messages: "nil", "bool", "int", "float",
- * "str", "bin", "array", "map", "ext". */
-const char *mp_type_name(msgpack_object_type type);
-
-/* True when o is a string equal to the NUL-terminated s. */
-bool mp_str_eq(const msgpack_object *o, const char *s);
 
 #endif

@@ -5,7 +5,9 @@
  * are typed the way YAML 1.2's core schema does: null / ~ / empty are nil,
  * true / false are booleans, decimal integers that fit int64 are ints,
  * decimal numbers with a point or exponent are floats, everything else is a
- * string. Nesting is bounded. */
+ * string. Nesting is bounded, and aliases (*x) are refused, as in
+ * configuration files: expanding them lets a few hundred bytes stand for
+ * billions of nodes. */
 #ifndef AIRGUARD_YAMLPACK_H
 #define AIRGUARD_YAMLPACK_H
 

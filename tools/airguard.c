@@ -35,12 +35,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "catalogue.h"
 #include "campaign.h"
+#include "catalogue.h"
+#include "curvekey.h"
 #include "envelope.h"
+#include "mp.h"
 #include "mpjson.h"
+#include "uuid.h"
 #include "yamlpack.h"
-#include "../services/intake/intake.h"
 
 #define MAX_CLIENTS 64
 #define CLI_MAX_INPUT (64u * 1024u * 1024u)
@@ -264,7 +266,7 @@ static int s_complete_event(const msgpack_object *ev, msgpack_sbuffer *out, err_
     }
     if (!has_id) {
         char id[ENVELOPE_ID_LEN + 1];
-        if (envelope_new_id(id) != 0) {
+        if (uuid_new(id) != 0) {
             err_set(err, "no randomness for a message id");
             return -1;
         }
@@ -502,10 +504,10 @@ static int s_curve_setup(options_t *o, const char *server_key, const char *serve
         fprintf(stderr, "airguard: CURVE needs this client's secret key (--key-file)\n");
         return 2;
     }
-    int bad = server_key_file ? intake_key_read(server_key_file, false, o->server_key, &err)
-                              : intake_key_parse(server_key, o->server_key, &err);
+    int bad = server_key_file ? curvekey_read(server_key_file, false, o->server_key, &err)
+                              : curvekey_parse(server_key, o->server_key, &err);
     if (bad == 0)
-        bad = intake_key_read(key_file, true, o->secret_key, &err);
+        bad = curvekey_read(key_file, true, o->secret_key, &err);
     char secret[41], public[41];
     if (bad == 0 &&
         (!zmq_z85_encode(secret, o->secret_key, 32) || zmq_curve_public(public, secret) != 0 ||
@@ -513,7 +515,7 @@ static int s_curve_setup(options_t *o, const char *server_key, const char *serve
         err_set(&err, "%s: cannot derive the public key", key_file);
         bad = -1;
     }
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret);
     if (bad != 0) {
         fprintf(stderr, "airguard: %s\n", err.msg);
         return 2;
@@ -562,7 +564,7 @@ static int s_keygen(const char *prefix)
                    "  - source: NAME\n    keys: ['%s']\n    types: ['*']\n",
                    prefix, prefix, public);
     }
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret);
     return rc;
 }
 

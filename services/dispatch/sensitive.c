@@ -1,8 +1,10 @@
 /* sensitive.c - sensitive-date mode from the campaign calendar, in the
  * campaign's time zone (see sensitive.h). Dates come from aclock_local()
- * and campaign_date_add(); the zone is a fixed offset (Asia/Shanghai has
+ * and civildate_add(); the zone is a fixed offset (Asia/Shanghai has
  * had no DST since 1991), so local days are exactly 24 h long. */
 #include "sensitive.h"
+
+#include "civildate.h"
 
 #include "clock.h"
 
@@ -47,7 +49,7 @@ int64_t dispatch_sensitive_next_change(const dispatch_rules_t *r, int64_t now_ms
     bool on = s_on_date(r, day) != NULL;
     int64_t midnight = dispatch_sensitive_local_midnight(r, now_ms);
     for (int i = 1; i <= MAX_SCAN_DAYS; i++) {
-        day = campaign_date_add(day, 1);
+        day = civildate_add(day, 1);
         if (day == 0)
             break;
         bool next_on = s_on_date(r, day) != NULL;

@@ -1,12 +1,16 @@
 /* allowlist.c - which clients may submit what: the file of client public
  * keys, each under a source name with the event types and subdistricts it
- * may send (see intake.h for the layout). The ZAP handler asks it about a
+ * may send (see allowlist.h for the layout). The ZAP handler asks it about a
  * key; every submit is then checked against the entry of its sender. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "intake.h"
+#include "allowlist.h"
+
+#include "catalogue.h"
+#include "config.h"
+#include "curvekey.h"
 
 #define ALLOW_MAX_ITEMS 256 /* keys, types or subdistricts per client */
 
@@ -126,7 +130,7 @@ static int s_load_client(intake_allowlist_t *self, const config_node_t *item, si
     self->keys = grown;
     for (size_t i = 0; i < nkeys; i++) {
         key_entry_t *k = &self->keys[self->nkeys];
-        if (intake_key_parse(key_text[i], k->key, err) != 0)
+        if (curvekey_parse(key_text[i], k->key, err) != 0)
             return config_error(item, err,
                                 "source '%s': key %zu is not a 40-character Z85 "
                                 "public key (quote it with ')",

@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "intake.h"
+#include "confidential.h"
+
+#include "mp.h"
+#include "validator.h"
 
 /* Whether key names a field of t that has one of the flags. */
 static bool s_flagged(const catalogue_type_t *t, const msgpack_object *key, unsigned flags)
@@ -29,7 +32,8 @@ static bool s_flagged(const catalogue_type_t *t, const msgpack_object *key, unsi
 }
 
 size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env,
-                                const uint8_t key[INTAKE_DIGEST_KEY_LEN], intake_pending_t *out)
+                                const uint8_t key[INTAKE_DIGEST_KEY_LEN],
+                                intake_confidential_pending_t *out)
 {
     msgpack_object *body = &env->body;
     const catalogue_field_t *digest = NULL;
@@ -62,8 +66,8 @@ size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env,
         msgpack_pack_object(&pk, *v);
     }
     uint8_t mac[32];
-    intake_hmac_sha256(key, INTAKE_DIGEST_KEY_LEN, env->id, strlen(env->id), out->fields.data,
-                       out->fields.size, mac);
+    intake_digest_hmac_sha256(key, INTAKE_DIGEST_KEY_LEN, env->id, strlen(env->id),
+                              out->fields.data, out->fields.size, mac);
     for (int i = 0; i < 32; i++)
         snprintf(out->digest + 2 * i, 3, "%02x", mac[i]);
     snprintf(out->id, sizeof out->id, "%s", env->id);
@@ -86,7 +90,7 @@ size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env,
     return moved;
 }
 
-db_rc_t intake_digest_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err)
+db_rc_t intake_confidential_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err)
 {
     PGconn *conn = db_conn(db, err);
     if (!conn)
@@ -113,7 +117,7 @@ db_rc_t intake_confidential_store(void *arg, PGconn *conn, const groupcommit_ite
         err_set(err, "confidential fields: slot %zu out of range", item->slot);
         return DB_FAILED;
     }
-    const intake_pending_t *p = &v->pending[item->slot];
+    const intake_confidential_pending_t *p = &v->pending[item->slot];
     /* A slot is refilled only by the next batch; a different id here
      * would be a bug, and storing it would file a contact under the wrong
      * event. */

@@ -7,7 +7,7 @@
  * lines are checked against the RFC 4231 vectors in the unit tests. */
 #include <string.h>
 
-#include "intake.h"
+#include "digest.h"
 
 typedef struct sha256 {
     uint32_t h[8];
@@ -101,8 +101,8 @@ static void s_final(sha256_t *c, uint8_t out[32])
     }
 }
 
-void intake_hmac_sha256(const uint8_t *key, size_t key_len, const void *a, size_t a_len,
-                        const void *b, size_t b_len, uint8_t out[32])
+void intake_digest_hmac_sha256(const uint8_t *key, size_t key_len, const void *a, size_t a_len,
+                               const void *b, size_t b_len, uint8_t out[32])
 {
     uint8_t k[64] = {0}, pad[64], inner[32];
     sha256_t c;
@@ -126,6 +126,6 @@ void intake_hmac_sha256(const uint8_t *key, size_t key_len, const void *a, size_
     s_update(&c, pad, 64);
     s_update(&c, inner, 32);
     s_final(&c, out);
-    memset(k, 0, sizeof k);
-    memset(pad, 0, sizeof pad);
+    explicit_bzero(k, sizeof k);
+    explicit_bzero(pad, sizeof pad);
 }

@@ -2,7 +2,7 @@
  *
  * Outside systems submit events on a ROUTER socket (CURVE-authenticated
  * unless the configuration says `insecure: true`, loopback only); the
- * shared door common/ingest.c validates them with intake_validate(),
+ * shared door common/ingest.c validates them with intake_validator_check(),
  * group-commits them to the stream "events.<instance>" with
  * intake_confidential_store() writing confidential fields in the same
  * transaction, acknowledges after the commit and publishes. The control
@@ -16,17 +16,23 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "curvekey.h"
 #include "ingest.h"
-#include "intake.h"
 #include "log.h"
 #include "service.h"
 #include "sockopt.h"
 #include "zap.h"
 
+#include "allowlist.h"
+#include "confidential.h"
+#include "intake.h"
+#include "settings.h"
+#include "validator.h"
+
 typedef struct intake {
     service_t svc;                 /* config, loop, db, control, producer */
     intake_settings_t settings;    /* the `intake:` section */
-    campaign_set_t *campaigns;     /* every subdistrict we accept events for */
+    campaignset_t *campaigns;      /* every subdistrict we accept events for */
     intake_allowlist_t *allowlist; /* NULL when insecure */
     zap_t *zap;                    /* NULL when insecure */
     void *router;                  /* the submit socket */
@@ -119,14 +125,14 @@ static void s_op_campaigns(void *arg, const msgpack_object *request, msgpack_pac
 {
     (void)request;
     intake_t *self = arg;
-    size_t n = campaign_set_count(self->campaigns);
+    size_t n = campaignset_count(self->campaigns);
     msgpack_pack_map(pk, 2);
     control_pack_str(pk, "ok");
     msgpack_pack_true(pk);
     control_pack_str(pk, "subdistricts");
     msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n; i++) {
-        const campaign_t *c = campaign_set_at(self->campaigns, i);
+        const campaign_t *c = campaignset_at(self->campaigns, i);
         msgpack_pack_map(pk, 3);
         control_pack_str(pk, "subdistrict");
         control_pack_str(pk, c->subdistrict_id);
@@ -163,12 +169,16 @@ static int s_open_security(intake_t *self, err_t *err)
     }
     uint8_t secret[32];
     int curve = 1, rc = -1;
-    if (intake_key_read(self->settings.secret_key_file, true, secret, err) != 0 ||
+    if (curvekey_read(self->settings.secret_key_file, true, secret, err) != 0 ||
         !(self->allowlist = intake_allowlist_load(self->settings.allow_list, err)) ||
         !(self->zap = zap_new(self->svc.zmq, self->svc.loop, s_zap_decide, self, err)))
         goto out;
     void *r = self->router;
-    if (s_setopt(r, ZMQ_CURVE_SERVER, "CURVE_SERVER", &curve, sizeof curve, err) != 0 ||
+    /* ingest_socket_options() set the limit for the frame as sent; under
+     * CURVE ZeroMQ checks the larger MESSAGE command that carries it. */
+    int64_t max = INGEST_SOCKET_MAX_BYTES + SOCKOPT_CURVE_OVERHEAD;
+    if (s_setopt(r, ZMQ_MAXMSGSIZE, "MAXMSGSIZE", &max, sizeof max, err) != 0 ||
+        s_setopt(r, ZMQ_CURVE_SERVER, "CURVE_SERVER", &curve, sizeof curve, err) != 0 ||
         s_setopt(r, ZMQ_CURVE_SECRETKEY, "CURVE_SECRETKEY", secret, sizeof secret, err) != 0 ||
         s_setopt(r, ZMQ_ZAP_DOMAIN, "ZAP_DOMAIN", INTAKE_ZAP_DOMAIN, strlen(INTAKE_ZAP_DOMAIN),
                  err) != 0)
@@ -178,7 +188,7 @@ static int s_open_security(intake_t *self, err_t *err)
              LF_STR("allow_list", self->settings.allow_list));
     rc = 0;
 out:
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret);
     return rc;
 }
 
@@ -188,7 +198,7 @@ static int s_load_digest_key(intake_t *self, uint8_t key[INTAKE_DIGEST_KEY_LEN],
 {
     long delay_ms = 100;
     for (;;) {
-        db_rc_t rc = intake_digest_key_load(self->svc.db, key, err);
+        db_rc_t rc = intake_confidential_key_load(self->svc.db, key, err);
         if (rc == DB_OK)
             return 0;
         if (rc != DB_TRANSIENT || loop_interrupted())
@@ -206,7 +216,7 @@ static int s_open(intake_t *self, err_t *err)
     int zero = 0, hwm = 100000, rc = -1;
     uint8_t key[INTAKE_DIGEST_KEY_LEN] = {0};
     if (intake_settings_load(config_root(svc->config), &self->settings, err) != 0 ||
-        !(self->campaigns = campaign_set_load_dir(self->settings.campaigns, err)))
+        !(self->campaigns = campaignset_load_dir(self->settings.campaigns, err)))
         goto out;
     if (!(self->router = zmq_socket(svc->zmq, ZMQ_ROUTER))) {
         err_set(err, "cannot create the submit socket: %s", zmq_strerror(zmq_errno()));
@@ -238,9 +248,9 @@ static int s_open(intake_t *self, err_t *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (!(self->door =
-              ingest_server_new(svc->loop, self->router, svc->producer, svc->db, intake_validate,
-                                intake_confidential_store, &self->validator, err)))
+    if (!(self->door = ingest_server_new(svc->loop, self->router, svc->producer, svc->db,
+                                         intake_validator_check, intake_confidential_store,
+                                         &self->validator, err)))
         goto out;
     if (control_add_handler(svc->control, "stats", s_op_stats, self) != 0 ||
         control_add_handler(svc->control, "types", s_op_types, self) != 0 ||
@@ -249,11 +259,11 @@ static int s_open(intake_t *self, err_t *err)
         goto out;
     }
     log_info("accepting submits", LF_STR("submit", self->settings.submit),
-             LF_INT("subdistricts", campaign_set_count(self->campaigns)),
+             LF_INT("subdistricts", campaignset_count(self->campaigns)),
              LF_INT("types", catalogue_count()));
     rc = 0;
 out:
-    memset(key, 0, sizeof key);
+    explicit_bzero(key, sizeof key);
     return rc;
 }
 
@@ -282,6 +292,6 @@ out:
         zmq_close(self.router);
     service_close(&self.svc);
     intake_allowlist_destroy(&self.allowlist);
-    campaign_set_destroy(&self.campaigns);
+    campaignset_destroy(&self.campaigns);
     return rc;
 }

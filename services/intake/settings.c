@@ -1,12 +1,12 @@
 /* settings.c - the `intake:` section of the service's configuration, with
- * environment overrides; see intake.h for the keys and what is refused. */
+ * environment overrides; see settings.h for the keys and what is refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "intake.h"
+#include "settings.h"
 
-bool intake_endpoint_is_local(const char *endpoint)
+bool intake_settings_endpoint_is_local(const char *endpoint)
 {
     if (!strncmp(endpoint, "ipc://", 6) || !strncmp(endpoint, "inproc://", 9))
         return true;
@@ -110,7 +110,7 @@ int intake_settings_load(const config_node_t *root, intake_settings_t *out, err_
                 config_path(config_of(root)));
         return -1;
     }
-    if (out->insecure && !intake_endpoint_is_local(out->submit)) {
+    if (out->insecure && !intake_settings_endpoint_is_local(out->submit)) {
         err_set(err,
                 "%s: intake.security: 'insecure: true' is only allowed on a loopback, ipc:// "
                 "or inproc:// submit endpoint, not %s",

@@ -20,6 +20,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "producer.h"
+#include "uuid.h"
 
 #define BATCH 1000
 #define BODY_BYTES 200
@@ -67,7 +68,7 @@ static double s_baseline(PGconn *conn, long rows, const char *body)
     while (done < rows) {
         for (int i = 0; i < BATCH; i++) {
             snprintf(seqs[i], 24, "%ld", done + i + 1);
-            envelope_new_id(ids[i]);
+            uuid_new(ids[i]);
             values[i * 5 + 0] = "bench.raw-1";
             values[i * 5 + 1] = seqs[i];
             values[i * 5 + 2] = ids[i];
@@ -111,7 +112,7 @@ static double s_producer(db_t *db, long rows, const char *body)
     long done = 0;
     while (done < rows) {
         for (int i = 0; i < BATCH; i++) {
-            envelope_new_id(ids[i]);
+            uuid_new(ids[i]);
             recs[i] = (stream_record_t){.id = ids[i],
                                         .id_len = 36,
                                         .type = "bench.event",

@@ -13,18 +13,25 @@
 #      the event back with it (E_INTERNAL, nothing stored);
 #   3. malformed msgpack, a message just over 64 KiB, a 10 MB message,
 #      multipart of the wrong shape: an error reply (the 10 MB one drops the
-#      connection), and the service keeps serving;
+#      connection), and the service keeps serving; E_TOO_LARGE up to
+#      exactly 66,560 bytes, no reply above;
 #   4. PostgreSQL stopped: E_UNAVAILABLE, no ack, no orphan contact row; the
 #      CLI keeps retrying the same id within its budget and is acked once
 #      the database is back; stored once;
 #   5. 100 concurrent clients: every ack in the log exactly once, gap-free
 #      and in order on the events stream (replay);
-#   6. two subdistricts side by side;
+#   6. two subdistricts side by side; unknown keys echoed by the one rule
+#      (whole up to 63 bytes, else cut at a character and ended "...");
+#      a YAML alias bomb given to `airguard submit` is refused at once;
 #   7. CURVE: an allowed client is accepted, a type it may not send is
 #      E_FORBIDDEN, an unknown key gets no connection; no key and no
 #      "insecure: true" refuses to start, and so do insecure on a public
-#      endpoint and insecure with an allow-list.
-# Needs jq and python3 (raw ZMTP frames for case 3).
+#      endpoint and insecure with an allow-list; the size bound is the same
+#      as without CURVE; a database password file over 255 bytes refuses
+#      to start; keygen's files are as documented; secrets are cleared with
+#      explicit_bzero.
+# Needs jq and python3 (raw ZMTP frames for case 3; libzmq through ctypes,
+# tests/lib/zmq_send.py, for exact frame sizes over CURVE).
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
 ag_pg_start
@@ -264,6 +271,10 @@ PY
 ag_check "malformed msgpack: E_MALFORMED" grep -q E_MALFORMED <<<"$(raw malformed)"
 ag_check "64.5 KiB message: E_TOO_LARGE" grep -q E_TOO_LARGE <<<"$(raw over)"
 ag_eq "10 MB message: connection dropped, no reply" "$(raw big)" "no reply"
+# The documented bound (protocol.md section 1): E_TOO_LARGE up to 66,560 bytes.
+sized() { python3 "$AG_ROOT/tests/lib/zmq_send.py" "$@"; }
+ag_check "66,560-byte frame: E_TOO_LARGE" grep -q E_TOO_LARGE <<<"$(sized "$SUB" 66560)"
+ag_eq "66,561-byte frame: no reply" "$(sized "$SUB" 66561)" "no reply"
 ag_check "wrong multipart shape: E_MALFORMED" grep -q E_MALFORMED <<<"$(raw multipart)"
 ag_check "wrong shape is logged" grep -q "submit of the wrong shape" "$AG_WORK/intake.log"
 ag_eq "wrong shape is counted" "$("$A" query '{"op":"stats"}' --endpoint "$CTL" | jq .misshapen)" 1
@@ -334,6 +345,30 @@ ag_eq "baiyang grid refused in shanhe" \
     "$(submit "$SUB" <<<"${shanhe/shangcun-g01/baima-g01}" | jq -r '"\(.code) \(.field)"')" "E_UNKNOWN_REF grid"
 ag_eq "shanhe grid refused in baiyang" \
     "$(submit "$SUB" <<<"$(jq -c '.subdistrict = "baiyang" | del(.body.group)' <<<"$shanhe")" | jq -r '"\(.code) \(.field)"')" "E_UNKNOWN_REF grid"
+# Unknown keys come back by one rule (protocol.md section 2): whole up to
+# 63 bytes, past that cut at a character boundary and ended with "...".
+k63=$(printf 'k%.0s' $(seq 63))
+ag_eq "63-byte unknown body key: field is the whole key" \
+    "$(submit "$SUB" <<<"$(jq -c --arg k "$k63" '.body[$k] = 1' <<<"$shanhe")" | jq -r '"\(.code) \(.field)"')" "E_UNKNOWN_KEY $k63"
+han=$(printf '城%.0s' $(seq 20))
+ag_eq "long non-ASCII unknown body key: cut between characters, ends with ..." \
+    "$(submit "$SUB" <<<"$(jq -c --arg k "$han" '.body[$k] = 1' <<<"$shanhe")" | jq -r .field)" \
+    "$(printf '\\xe5\\x9f\\x8e%.0s' 1 2 3 4 5)..."
+
+# A YAML alias bomb (485 bytes, billions of nodes once expanded) is refused
+# at once, as the configuration reader refuses aliases.
+bomb=$AG_WORK/bomb.yaml
+{
+    echo 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
+    prev=a
+    for n in b c d e f g h i; do
+        echo "$n: &$n [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
+        prev=$n
+    done
+} >"$bomb"
+timeout 20 "$A" submit "$bomb" --endpoint "$SUB" --retries 1 >/dev/null 2>"$AG_WORK/bomb.err"
+ag_eq "YAML alias bomb: refused at once (exit 1 or 2, not a hang)" "$(($? == 1 || $? == 2))" 1
+ag_check "YAML alias bomb: the error names the alias" grep -q "aliases are not allowed" "$AG_WORK/bomb.err"
 ag_check "intake stops cleanly" ag_stop intake
 ag_db_drop
 
@@ -372,7 +407,27 @@ intake_config "$AG_WORK/bad-list.yaml" "$P" "    secret_key_file: $K/server.key
 refuses "allow-list with an invalid source name: refuses to start" "$AG_WORK/bad-list.yaml" "patrol app"
 intake_config "$AG_WORK/curve.yaml" "$P" "    secret_key_file: $K/server.key
     allow_list: $AG_WORK/clients.yaml"
-ag_start curve "$AG_BIN/airguard-intake" --config "$AG_WORK/curve.yaml"
+# A database password file longer than the reader takes is refused, not
+# silently cut (the cut password would be tried as the real one).
+printf 'p%.0s' $(seq 300) >"$AG_WORK/long.password"
+printf 'p%.0s' $(seq 255) >"$AG_WORK/max.password"
+ag_check "300-byte AIRGUARD_DB_PASSWORD_FILE: refuses to start, says why" \
+    bash -c "! AIRGUARD_DB_PASSWORD_FILE='$AG_WORK/long.password' timeout 20 '$AG_BIN/airguard-intake' --config '$AG_WORK/curve.yaml' 2>'$AG_WORK/pw.log' && grep -q 'password is longer than 255 bytes' '$AG_WORK/pw.log'"
+# The key files are what protocol.md section 1.1 says keygen writes.
+z85='^[]0-9a-zA-Z.:+=^!/*?&<>()[{}@%$#-]{40}$'
+ag_check "keygen's .key: the documented comment line, then the key" \
+    bash -c "[ \$(wc -l <'$K/patrol.key') = 2 ] && grep -qxF \"\$(head -1 '$K/patrol.key')\" <(sed -n 's/^    NAME.key (mode 0600):  //p' '$AG_ROOT/docs/protocol.md') && sed -n 2p '$K/patrol.key' | grep -qE '$z85'"
+ag_check "keygen's .pub: one line, the key" \
+    bash -c "[ \$(wc -l <'$K/patrol.pub') = 1 ] && grep -qE '$z85' '$K/patrol.pub'"
+# Secrets (keys, the digest key, the password) are cleared with
+# explicit_bzero, which the compiler may not drop as it may a memset.
+for bin in "$AG_BIN/airguard-intake" "$A"; do
+    ag_check "$(basename "$bin") clears secrets with explicit_bzero" \
+        bash -c "nm -D --undefined-only '$bin' | grep -qw explicit_bzero"
+done
+# (with a password file of exactly 255 bytes, the longest taken: the test
+# cluster trusts local connections, so only its length is at stake here)
+AIRGUARD_DB_PASSWORD_FILE=$AG_WORK/max.password ag_start curve "$AG_BIN/airguard-intake" --config "$AG_WORK/curve.yaml"
 ag_check "intake starts with CURVE" ag_wait_health "$CTL"
 curve() { submit "$SUB" --server-key-file "$K/server.pub" --retries 1 --timeout-ms 2000 "$@"; }
 visit=$(grep '"patrol.route_visit"' "$AG_WORK/examples.jsonl" | jq -c '. + {source: "patrol-app"}')
@@ -387,6 +442,13 @@ curve --key-file "$K/stranger.key" <<<"$visit" >/dev/null 2>&1
 ag_eq "unknown key: no answer" "$?" 3
 submit "$SUB" --retries 1 --timeout-ms 1000 <<<"$visit" >/dev/null 2>&1
 ag_eq "no CURVE at all: no answer" "$?" 3
+# CURVE adds its own bytes to every frame on the wire; the bound a client
+# sees is the same as without it (protocol.md section 1).
+for n in 66527 66528 66560; do
+    ag_check "CURVE: $n-byte frame: E_TOO_LARGE" \
+        grep -q E_TOO_LARGE <<<"$(sized "$SUB" $n "$K/server.pub" "$K/patrol.key")"
+done
+ag_eq "CURVE: 66,561-byte frame: no reply" "$(sized "$SUB" 66561 "$K/server.pub" "$K/patrol.key")" "no reply"
 ag_check "unknown key refused by ZAP and logged" grep -q "key not in the allow-list" "$AG_WORK/curve.log"
 ag_eq "only the allowed event stored" "$(count_log)" 1
 ag_check "stats: secure, clients counted" \

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "mp.h"
 #include "mpjson.h"
 
 static volatile sig_atomic_t s_stop;

@@ -20,6 +20,7 @@
 #include "check.h"
 #include "envelope.h"
 #include "groupcommit.h"
+#include "uuid.h"
 
 #define MAX_ITEMS 1024
 
@@ -93,7 +94,7 @@ static int s_stored_as(const char *id, const char *msg)
 
 static void s_new_id(char out[ENVELOPE_ID_LEN + 1])
 {
-    envelope_new_id(out);
+    uuid_new(out);
 }
 
 /* One batch of the same id twice, with messages first and second: the

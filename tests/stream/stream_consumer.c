@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mp.h"
 #include "pgarray.h"
 #include "service.h"
 

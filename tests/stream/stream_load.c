@@ -27,7 +27,9 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "mp.h"
 #include "mpjson.h"
+#include "uuid.h"
 
 #define MAX_CLIENTS 256
 
@@ -76,7 +78,7 @@ static void s_encode(const options_t *o, long i, client_t *c)
     envelope_t env;
     memset(&env, 0, sizeof env);
     env.version = ENVELOPE_VERSION;
-    envelope_new_id(c->id);
+    uuid_new(c->id);
     memcpy(env.id, c->id, sizeof env.id);
     const char *type = (o->poison_every > 0 && (i + 1) % o->poison_every == 0) ? "poison" : o->type;
     snprintf(env.type, sizeof env.type, "%s", type);

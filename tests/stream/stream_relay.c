@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mp.h"
 #include "pgarray.h"
 #include "service.h"
 

@@ -1,7 +1,7 @@
 /* test_intake_validate.c - intake's domain modules without sockets or a
  * database: the settings refuse to start open by accident (no key, insecure
  * off loopback, insecure with a key or an allow-list), key files, the
- * allow-list (loading errors, name rules, permissions), intake_validate()'s
+ * allow-list (loading errors, name rules, permissions), intake_validator_check()'s
  * order of checks and codes, uuid normalisation, and confidential fields
  * leaving the body for a keyed digest kept per slot (HMAC-SHA-256 checked
  * against RFC 4231). Runs from the repository root. */
@@ -11,12 +11,20 @@
 #include <zmq.h>
 
 #include "check.h"
+#include "mp.h"
 #include "mpjson.h"
-#include "../services/intake/intake.h"
+#include "bodycheck.h"
+#include "campaignset.h"
+#include "curvekey.h"
+#include "../services/intake/allowlist.h"
+#include "../services/intake/confidential.h"
+#include "../services/intake/digest.h"
+#include "../services/intake/settings.h"
+#include "../services/intake/validator.h"
 
 static char dir[] = "/tmp/test_intake_XXXXXX";
 static char path_buf[512];
-static campaign_set_t *seeds;
+static campaignset_t *seeds;
 static char pub1[41], sec1[41], pub2[41], sec2[41];
 
 /* Writes text to dir/name with mode; returns the path (static buffer). */
@@ -99,9 +107,9 @@ static void test_local_endpoints(void)
                                          "udp://127.0.0.1:1",   "",
                                          "tcp://127.0.0.1.5:1"};
     for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
-        CHECKF(intake_endpoint_is_local(local[i]), "%s", local[i]);
+        CHECKF(intake_settings_endpoint_is_local(local[i]), "%s", local[i]);
     for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++)
-        CHECKF(!intake_endpoint_is_local(remote[i]), "%s", remote[i]);
+        CHECKF(!intake_settings_endpoint_is_local(remote[i]), "%s", remote[i]);
 }
 
 static void test_key_files(void)
@@ -111,14 +119,14 @@ static void test_key_files(void)
     char text[128];
     zmq_z85_decode(want, sec1);
     snprintf(text, sizeof text, "# a comment\n\n  %s\n", sec1);
-    CHECK(intake_key_read(write_file("ok.key", text, 0600), true, key, &err) == 0 &&
+    CHECK(curvekey_read(write_file("ok.key", text, 0600), true, key, &err) == 0 &&
           memcmp(key, want, 32) == 0);
-    CHECK(intake_key_read(write_file("open.key", text, 0644), true, key, &err) == -1 &&
+    CHECK(curvekey_read(write_file("open.key", text, 0644), true, key, &err) == -1 &&
           CONTAINS(err.msg, "readable"));
-    CHECK(intake_key_read(path_buf, false, key, &err) == 0); /* public keys may be readable */
-    CHECK(intake_key_read(write_file("bad.key", "short\n", 0600), true, key, &err) == -1);
-    CHECK(intake_key_read(write_file("empty.key", "# nothing\n", 0600), true, key, &err) == -1);
-    CHECK(intake_key_read("/nonexistent/x.key", true, key, &err) == -1);
+    CHECK(curvekey_read(path_buf, false, key, &err) == 0); /* public keys may be readable */
+    CHECK(curvekey_read(write_file("bad.key", "short\n", 0600), true, key, &err) == -1);
+    CHECK(curvekey_read(write_file("empty.key", "# nothing\n", 0600), true, key, &err) == -1);
+    CHECK(curvekey_read("/nonexistent/x.key", true, key, &err) == -1);
 }
 
 static intake_allowlist_t *allow_from(const char *yaml, err_t *err)
@@ -224,7 +232,7 @@ static int env_from(envelope_t *env, const char *type, const char *source, const
     return env_from_id(env, TEST_ID, type, source, subdistrict, body_json, time_ms);
 }
 
-/* Runs intake_validate on slot 0; returns the code ("OK" on acceptance). */
+/* Runs intake_validator_check on slot 0; returns the code ("OK" on acceptance). */
 static const char *run(intake_validator_t *v, const char *user, const char *type,
                        const char *source, const char *subdistrict, const char *body,
                        const char **field)
@@ -236,7 +244,7 @@ static const char *run(intake_validator_t *v, const char *user, const char *type
     *field = NULL;
     if (env_from(&env, type, source, subdistrict, body, 1574640000000LL) != 0)
         code = "FIXTURE";
-    else if (intake_validate(v, &env, user, 0, &code, field, &err) >= 0)
+    else if (intake_validator_check(v, &env, user, 0, &code, field, &err) >= 0)
         code = "OK";
     else if (*field)
         CHECKF(CONTAINS(err.msg, *field), "message '%s' does not name '%s'", err.msg, *field);
@@ -301,13 +309,13 @@ static void test_validate_insecure(void)
     const char *code;
     const char *ack = catalogue_find("task.acknowledged")->example;
     env_from(&env, "task.acknowledged", "app", "baiyang", ack, 1574640000000LL + 600000);
-    CHECK(intake_validate(&v, &env, NULL, 0, &code, &field, &err) == 0);
+    CHECK(intake_validator_check(&v, &env, NULL, 0, &code, &field, &err) == 0);
     env_from(&env, "task.acknowledged", "app", "baiyang", ack, 1574640000000LL + 660000);
-    CHECK(intake_validate(&v, &env, NULL, 0, &code, &field, &err) == -1 &&
+    CHECK(intake_validator_check(&v, &env, NULL, 0, &code, &field, &err) == -1 &&
           !strcmp(code, "E_RANGE") && !strcmp(field, "time"));
     /* A slot beyond the batch is a bug, refused rather than trusted. */
     env_from(&env, "task.acknowledged", "app", "baiyang", ack, 1574640000000LL);
-    CHECK(intake_validate(&v, &env, NULL, INGEST_BATCH_MAX, &code, &field, &err) == -1 &&
+    CHECK(intake_validator_check(&v, &env, NULL, INGEST_BATCH_MAX, &code, &field, &err) == -1 &&
           !strcmp(code, "E_INTERNAL"));
     envelope_fini(&env);
     intake_validator_fini(&v);
@@ -325,7 +333,7 @@ static void test_uuids_normalised(void)
     const char *code, *field;
     env_from(&env, "task.acknowledged", "app", "baiyang",
              "{\"task\":\"5D0C3A8E-2F4B-4C1D-9E8F-0A1B2C3D4E5F\",\"by\":\"x\"}", 1574640000000LL);
-    CHECK(intake_validate(&v, &env, NULL, 3, &code, &field, &err) == 0);
+    CHECK(intake_validator_check(&v, &env, NULL, 3, &code, &field, &err) == 0);
     CHECK(mp_str_eq(mp_get(&env.body, "task"), "5d0c3a8e-2f4b-4c1d-9e8f-0a1b2c3d4e5f"));
     envelope_fini(&env);
     intake_validator_fini(&v);
@@ -340,7 +348,7 @@ static int tip(intake_validator_t *v, envelope_t *env, size_t slot, const char *
     const char *code, *field;
     if (env_from_id(env, id, "tip.received", "app", "baiyang", body, 1574640000000LL) != 0)
         return -9;
-    int rc = intake_validate(v, env, NULL, slot, &code, &field, &err);
+    int rc = intake_validator_check(v, env, NULL, slot, &code, &field, &err);
     if (rc < 0)
         fprintf(stderr, "  tip refused: %s %s\n", code, err.msg);
     return rc;
@@ -399,7 +407,7 @@ static void test_confidential_fields(void)
           mp_str_eq(mp_get(&u.data, "contact_phone"), "+86 138 0000 0000"));
     msgpack_unpacked_destroy(&u);
     /* The stored form is what log readers check, and it re-encodes. */
-    CHECKF(catalogue_check_stored(t, &env.body, field, sizeof field, &err) == CATALOGUE_OK, "%s",
+    CHECKF(bodycheck_stored(t, &env.body, field, sizeof field, &err) == BODYCHECK_OK, "%s",
            err.msg);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -454,17 +462,18 @@ static void test_hmac_sha256(void)
     uint8_t out[32], key[131];
     char hex[65];
     memset(key, 0x0b, 20);
-    intake_hmac_sha256(key, 20, "Hi ", 3, "There", 5, out);
+    intake_digest_hmac_sha256(key, 20, "Hi ", 3, "There", 5, out);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", out[i]);
     CHECK(!strcmp(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"));
-    intake_hmac_sha256((const uint8_t *)"Jefe", 4, "what do ya want ", 16, "for nothing?", 12, out);
+    intake_digest_hmac_sha256((const uint8_t *)"Jefe", 4, "what do ya want ", 16, "for nothing?",
+                              12, out);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", out[i]);
     CHECK(!strcmp(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
     memset(key, 0xaa, sizeof key);
     const char *m = "Test Using Larger Than Block-Size Key - Hash Key First";
-    intake_hmac_sha256(key, sizeof key, m, strlen(m), NULL, 0, out);
+    intake_digest_hmac_sha256(key, sizeof key, m, strlen(m), NULL, 0, out);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", out[i]);
     CHECK(!strcmp(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"));
@@ -474,7 +483,7 @@ int main(void)
 {
     err_t err;
     if (!mkdtemp(dir) || zmq_curve_keypair(pub1, sec1) != 0 || zmq_curve_keypair(pub2, sec2) != 0 ||
-        !(seeds = campaign_set_load_dir("seeds", &err))) {
+        !(seeds = campaignset_load_dir("seeds", &err))) {
         fprintf(stderr, "setup failed (run from the repository root)\n");
         return 2;
     }
@@ -487,7 +496,7 @@ int main(void)
     RUN(test_uuids_normalised);
     RUN(test_confidential_fields);
     RUN(test_hmac_sha256);
-    campaign_set_destroy(&seeds);
+    campaignset_destroy(&seeds);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "envelope.h"
 #include "log.h"
+#include "mp.h"
 #include "mpjson.h"
 #include "streamwire.h"
 #include "yamlpack.h"
@@ -322,6 +323,13 @@ static void test_yaml_events(void)
     msgpack_sbuffer_clear(&sb);
     CHECK(yamlpack_parse("t.yaml", bad, strlen(bad), &pk, &err) != 0 &&
           CONTAINS(err.msg, "t.yaml:"));
+    /* Aliases are refused, as in configuration files: expanding them is
+     * how a few hundred bytes become billions of nodes. */
+    const char *alias = "type: &t tip.received\nsubdistrict: baiyang\nbody: {kind: *t}\n";
+    msgpack_sbuffer_clear(&sb);
+    CHECKF(yamlpack_parse("t.yaml", alias, strlen(alias), &pk, &err) != 0 &&
+               CONTAINS(err.msg, "t.yaml:3: aliases are not allowed (*t)"),
+           "%s", err.msg);
     msgpack_sbuffer_destroy(&sb);
 }
 

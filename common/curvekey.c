@@ -1,15 +1,16 @@
-/* keys.c - CURVE key files. Secret keys come from files mounted at run time
- * (a Docker/Kubernetes secret, a file made by `airguard keygen`), never
- * from the repository or the configuration file itself. */
+/* curvekey.c - CURVE key files and Z85 key text (see include/curvekey.h).
+ * Secret keys come from files mounted at run time (a Docker/Kubernetes
+ * secret, a file made by `airguard keygen`), never from the repository or
+ * the configuration file itself. */
+#include "curvekey.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zmq.h>
 
-#include "intake.h"
-
-int intake_key_parse(const char *z85, uint8_t key[32], err_t *err)
+int curvekey_parse(const char *z85, uint8_t key[32], err_t *err)
 {
     if (strlen(z85) != 40 || !zmq_z85_decode(key, z85)) {
         err_set(err, "not a 40-character Z85 CURVE key");
@@ -18,7 +19,7 @@ int intake_key_parse(const char *z85, uint8_t key[32], err_t *err)
     return 0;
 }
 
-int intake_key_read(const char *path, bool secret, uint8_t key[32], err_t *err)
+int curvekey_read(const char *path, bool secret, uint8_t key[32], err_t *err)
 {
     int rc = -1;
     char line[256];
@@ -39,7 +40,7 @@ int intake_key_read(const char *path, bool secret, uint8_t key[32], err_t *err)
         if (*p == '\0' || *p == '#')
             continue;
         p[strcspn(p, " \t")] = '\0';
-        if (intake_key_parse(p, key, err) != 0) {
+        if (curvekey_parse(p, key, err) != 0) {
             err_set(err, "%s: not a 40-character Z85 CURVE key", path);
             goto out;
         }
@@ -48,6 +49,7 @@ int intake_key_read(const char *path, bool secret, uint8_t key[32], err_t *err)
     }
     err_set(err, "%s: no key in the file", path);
 out:
+    explicit_bzero(line, sizeof line); /* it held the key's text */
     if (f)
         fclose(f);
     return rc;

@@ -1,4 +1,4 @@
-/* validate.c - everything a submit must pass before it is stored, in the
+/* validator.c - everything a submit must pass before it is stored, in the
  * order a client can fix it: who sent it (E_FORBIDDEN), which campaign
  * (E_UNKNOWN_SUBDISTRICT), which type (E_UNKNOWN_TYPE), the body against
  * the catalogue and the campaign (E_MISSING, E_TYPE, E_RANGE,
@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "intake.h"
+#include "validator.h"
 
-int intake_validator_init(intake_validator_t *v, const campaign_set_t *campaigns,
+#include "bodycheck.h"
+#include "campaignset.h"
+
+int intake_validator_init(intake_validator_t *v, const campaignset_t *campaigns,
                           const intake_allowlist_t *allowlist, db_t *db, const aclock_t *clock,
                           int64_t max_future_ms, const uint8_t digest_key[INTAKE_DIGEST_KEY_LEN])
 {
@@ -38,7 +41,7 @@ void intake_validator_fini(intake_validator_t *v)
         msgpack_sbuffer_destroy(&v->pending[i].fields);
     free(v->pending);
     v->pending = NULL;
-    memset(v->digest_key, 0, sizeof v->digest_key);
+    explicit_bzero(v->digest_key, sizeof v->digest_key);
 }
 
 /* Counts a refusal and sets the outputs; always returns -1. */
@@ -48,8 +51,8 @@ static int s_refuse(intake_validator_t *v, const char *code, const char *field,
     size_t i;
     for (i = 0; i < v->nrefused && strcmp(v->refused[i].code, code) != 0; i++)
         ;
-    if (i == v->nrefused && i < INTAKE_MAX_CODES)
-        v->refused[v->nrefused++] = (intake_code_count_t){.code = code, .n = 0};
+    if (i == v->nrefused && i < INTAKE_VALIDATOR_MAX_CODES)
+        v->refused[v->nrefused++] = (intake_validator_code_count_t){.code = code, .n = 0};
     if (i < v->nrefused)
         v->refused[i].n++;
     snprintf(v->field, sizeof v->field, "%s", field ? field : "");
@@ -58,8 +61,8 @@ static int s_refuse(intake_validator_t *v, const char *code, const char *field,
     return -1;
 }
 
-int intake_validate(void *arg, envelope_t *env, const char *user_id, size_t slot, const char **code,
-                    const char **field, err_t *err)
+int intake_validator_check(void *arg, envelope_t *env, const char *user_id, size_t slot,
+                           const char **code, const char **field, err_t *err)
 {
     intake_validator_t *v = arg;
     const char *denied = NULL;
@@ -79,7 +82,7 @@ int intake_validate(void *arg, envelope_t *env, const char *user_id, size_t slot
                     !strcmp(denied, "type") ? env->type : env->subdistrict);
         return s_refuse(v, "E_FORBIDDEN", denied, code, field);
     }
-    const campaign_t *campaign = campaign_set_find(v->campaigns, env->subdistrict);
+    const campaign_t *campaign = campaignset_find(v->campaigns, env->subdistrict);
     if (!campaign) {
         err_set(err, "field 'subdistrict': no campaign for '%s'", env->subdistrict);
         return s_refuse(v, "E_UNKNOWN_SUBDISTRICT", "subdistrict", code, field);
@@ -89,9 +92,9 @@ int intake_validate(void *arg, envelope_t *env, const char *user_id, size_t slot
         err_set(err, "field 'type': '%s' is not in the event catalogue", env->type);
         return s_refuse(v, "E_UNKNOWN_TYPE", "type", code, field);
     }
-    catalogue_status_t st = catalogue_check(type, &env->body, campaign, bad, sizeof bad, err);
-    if (st != CATALOGUE_OK)
-        return s_refuse(v, catalogue_status_code(st), bad[0] ? bad : NULL, code, field);
+    bodycheck_status_t st = bodycheck_submitted(type, &env->body, campaign, bad, sizeof bad, err);
+    if (st != BODYCHECK_OK)
+        return s_refuse(v, bodycheck_status_code(st), bad[0] ? bad : NULL, code, field);
     if (v->clock && v->max_future_ms > 0 &&
         env->time_ms > aclock_wall_ms(v->clock) + v->max_future_ms) {
         err_set(err, "field 'time': %" PRId64 " is more than %" PRId64 " s ahead of our clock",
@@ -99,6 +102,6 @@ int intake_validate(void *arg, envelope_t *env, const char *user_id, size_t slot
         return s_refuse(v, "E_RANGE", "time", code, field);
     }
     /* Accepted: from here on only the canonical form is shaped. */
-    catalogue_normalise(type, &env->body);
+    bodycheck_normalise(type, &env->body);
     return intake_confidential_take(type, env, v->digest_key, &v->pending[slot]) > 0 ? 1 : 0;
 }

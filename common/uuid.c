@@ -1,0 +1,87 @@
+/* uuid.c - canonical UUID text: the check and a random version-4 id (see
+ * include/uuid.h). */
+#include "uuid.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static bool s_is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool uuid_is_canonical(const char *s, size_t len)
+{
+    if (!s || len != UUID_LEN)
+        return false;
+    for (size_t i = 0; i < UUID_LEN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!s_is_hex(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Fills buf from /dev/urandom; only used when getrandom(2) is missing. */
+static int s_urandom(unsigned char *buf, size_t n)
+{
+    int rc = -1;
+    size_t got = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto out;
+        got += (size_t)r;
+    }
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
+int uuid_new(char out[UUID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    size_t got = 0;
+
+    if (!out)
+        return -1;
+    while (got < sizeof b) {
+        ssize_t r = getrandom(b + got, sizeof b - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && errno == ENOSYS) {
+            if (s_urandom(b + got, sizeof b - got) != 0)
+                return -1;
+            got = sizeof b;
+            break;
+        }
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof b; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 0x0f];
+    }
+    out[o] = '\0';
+    return 0;
+}

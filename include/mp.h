@@ -1,0 +1,40 @@
+/* mp.h - lookups in decoded msgpack objects (msgpack-c's msgpack_object),
+ * for reading event bodies and control requests by key.
+ *
+ * They never assert; on failure they return -1 and name the field in err
+ * ("field 'grid': expected str, got int"). A NULL map or a non-map is
+ * treated as empty. Nothing here allocates. */
+#ifndef AIRGUARD_MP_H
+#define AIRGUARD_MP_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* The value under key, or NULL when absent. */
+const msgpack_object *mp_get(const msgpack_object *map, const char *key);
+
+/* Borrowed string (not NUL-terminated: *len bytes) under key. */
+int mp_get_str(const msgpack_object *map, const char *key, const char **s, size_t *len, err_t *err);
+
+/* Copies a string under key into out (capacity cap, NUL-terminated);
+ * longer strings are an error, not a truncation. */
+int mp_get_strcpy(const msgpack_object *map, const char *key, char *out, size_t cap, err_t *err);
+
+/* Signed integer under key (positive or negative msgpack int). */
+int mp_get_int(const msgpack_object *map, const char *key, int64_t *out, err_t *err);
+
+/* Boolean under key. */
+int mp_get_bool(const msgpack_object *map, const char *key, bool *out, err_t *err);
+
+/* Name of a msgpack type for messages: "nil", "bool", "int", "float",
+ * "str", "bin", "array", "map", "ext". */
+const char *mp_type_name(msgpack_object_type type);
+
+/* True when o is a string equal to the NUL-terminated s. */
+bool mp_str_eq(const msgpack_object *o, const char *s);
+
+#endif
