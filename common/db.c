@@ -31,6 +31,7 @@ struct db {
     int in_tx;                   /* db_tx_begin() opened one not yet ended */
     int tx_lost;                 /* the connection broke under the open transaction */
     uint64_t generation;         /* connections made so far */
+    char lock_timeout[24];       /* session lock_timeout, e.g. "10000ms" */
 };
 
 static char *s_strdup_or_null(const char *s)
@@ -50,6 +51,7 @@ db_t *db_new(const char *conninfo, const char *user, const char *password, const
     self->schema = strdup(schema ? schema : "public");
     self->application_name = strdup(application_name ? application_name : "airguard");
     self->backoff_ms = DB_BACKOFF_MIN_MS;
+    snprintf(self->lock_timeout, sizeof self->lock_timeout, "%dms", DB_LOCK_TIMEOUT_DEFAULT_MS);
     if (!self->conninfo || !self->schema || !self->application_name || (user && !self->user) ||
         (password && !self->password))
         db_destroy(&self);
@@ -72,6 +74,11 @@ void db_destroy(db_t **self_p)
     free(self->application_name);
     free(self);
     *self_p = NULL;
+}
+
+void db_set_lock_timeout(db_t *db, int ms)
+{
+    snprintf(db->lock_timeout, sizeof db->lock_timeout, "%dms", ms);
 }
 
 const char *db_schema(const db_t *db)
@@ -107,14 +114,14 @@ static void s_on_notice(void *arg, const char *message)
 /* Session settings every connection needs before it does any work. */
 static int s_prepare_session(db_t *self, err_t *err)
 {
-    const char *params[1] = {self->schema};
+    const char *params[2] = {self->schema, self->lock_timeout};
     PGresult *res = PQexecParams(self->conn,
                                  "SELECT set_config('search_path', $1, false),"
                                  " set_config('synchronous_commit', 'on', false),"
                                  " set_config('TimeZone', 'UTC', false),"
                                  " set_config('statement_timeout', '60s', false),"
-                                 " set_config('lock_timeout', '10s', false)",
-                                 1, NULL, params, NULL, NULL, 0);
+                                 " set_config('lock_timeout', $2, false)",
+                                 2, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
         err_set(err, "database session setup failed: %s", PQerrorMessage(self->conn));

@@ -111,7 +111,8 @@ static void s_usage(const char *name)
            "PATH defaults to $AIRGUARD_CONFIG, then config/%s.yaml.\n"
            "Environment overrides: AIRGUARD_INSTANCE, AIRGUARD_DATABASE_URL, AIRGUARD_DB_USER,\n"
            "AIRGUARD_DB_PASSWORD or AIRGUARD_DB_PASSWORD_FILE, AIRGUARD_CONTROL_ENDPOINT,\n"
-           "AIRGUARD_PUBLISH_ENDPOINT, AIRGUARD_LOG_LEVEL, AIRGUARD_CLOCK.\n",
+           "AIRGUARD_PUBLISH_ENDPOINT, AIRGUARD_LOG_LEVEL, AIRGUARD_CLOCK,\n"
+           "AIRGUARD_DB_LOCK_TIMEOUT_MS.\n",
            name, name, name);
 }
 
@@ -187,6 +188,18 @@ int service_open(service_t *svc, const char *name, int argc, char **argv, int *e
     svc->db = db_new(url, user, password, name, svc->instance);
     svc->outbox = outbox_new();
     svc->next_due = -1;
+    const char *lock_ms = getenv("AIRGUARD_DB_LOCK_TIMEOUT_MS");
+    if (lock_ms && *lock_ms) {
+        char *end = NULL;
+        long ms = strtol(lock_ms, &end, 10);
+        if (*end || ms < 1 || ms > 3600000) {
+            err_set(err, "AIRGUARD_DB_LOCK_TIMEOUT_MS='%s': expected 1..3600000 (milliseconds)",
+                    lock_ms);
+            goto out;
+        }
+        if (svc->db)
+            db_set_lock_timeout(svc->db, (int)ms);
+    }
     /* The control socket's own connection (control owns it): a replay or
      * a health check never waits on, or holds up, the one that writes. */
     char control_app[96];

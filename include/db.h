@@ -51,6 +51,11 @@ typedef enum db_rc {
 db_t *db_new(const char *conninfo, const char *user, const char *password, const char *schema,
              const char *application_name);
 
+/* How long a statement waits for a lock before it fails (SQLSTATE 55P03,
+ * retried as transient), for connections made from now on. */
+#define DB_LOCK_TIMEOUT_DEFAULT_MS 10000
+void db_set_lock_timeout(db_t *db, int ms);
+
 /* Closes the connection and frees; sets *self_p to NULL; safe twice. */
 void db_destroy(db_t **self_p);
 

@@ -15,6 +15,8 @@ set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
 
 ag_pg_start
+# RL_CASES="timers identity" runs only those cases (for development).
+rl_want() { [ -z "${RL_CASES:-}" ] || [[ " $RL_CASES " == *" $1 "* ]]; }
 T0=1574640000000 # 2019-11-25T00:00Z: stream_load's event times start here
 case_no=0
 
@@ -135,12 +137,15 @@ rl_teardown() {
 
 # ---- consume-and-produce --------------------------------------------------
 
+if rl_want basic; then
 rl_setup basic && rl_load --count 3000 --clients 4 --keys 40 && rl_settle
 rl_invariants 3000
 ag_check "basic: idle once the producer's head is applied" \
     grep -q '"idle":true' <<<"$(rl_ctl "$R_CTL" "{\"op\":\"idle\",\"heads\":{\"test.prod-1\":$(rl_head streamprod)}}")"
 rl_teardown
+fi
 
+if rl_want kill_apply; then
 rl_setup kill_apply
 rl_load --count 20000 --clients 8 --keys 50 --deadline-s 240 &
 load=$!
@@ -153,7 +158,9 @@ wait "$load"
 rl_settle
 rl_invariants 20000
 rl_teardown
+fi
 
+if rl_want kill_publish; then
 rl_setup kill_publish
 ag_kill9 "$CASE-relay"
 # Dies right after its third commit, before publishing what it derived.
@@ -167,7 +174,9 @@ rl_start_relay "$T0"
 rl_settle
 rl_invariants 4000
 rl_teardown
+fi
 
+if rl_want pg_restart; then
 if ag_can_crash_pg; then
     rl_setup pg_restart
     rl_load --count 15000 --clients 8 --keys 50 --deadline-s 240 &
@@ -179,16 +188,20 @@ if ag_can_crash_pg; then
     rl_invariants 15000
     rl_teardown
 fi
+fi
 
+if rl_want late_joiner; then
 CONS=0 rl_setup late_joiner && rl_load --count 5000 --clients 4 && CONS=0 rl_settle
 ag_start "$CASE-cons" "$AG_TESTBIN/stream_consumer" --config "$AG_WORK/$CASE/cons.yaml"
 ag_wait_health "$C_CTL"
 rl_settle
 rl_invariants 5000
 rl_teardown
+fi
 
 # ---- timers on the manual clock --------------------------------------------
 
+if rl_want timers; then
 rl_setup timers
 rl_load --count 500 --clients 4 --type timed --body-json '{"key":"t","delay_ms":60000}'
 rl_settle
@@ -217,6 +230,7 @@ ag_check "timers: idle once everything fired and was applied" \
     grep -q '"idle":true' <<<"$(rl_ctl "$R_CTL" "{\"op\":\"idle\",\"heads\":{\"test.prod-1\":$(rl_head streamprod)}}")"
 rl_invariants 500 500
 rl_teardown
+fi
 
 # ---- transactions cancelled midway -----------------------------------------
 
@@ -237,6 +251,7 @@ rl_cancel_while_locked() {
     [ -n "$pid" ]
 }
 
+if rl_want cancel; then
 rl_setup cancel
 rl_load --count 500 --clients 2
 rl_settle
@@ -256,9 +271,11 @@ rl_invariants 3520
 ag_eq "cancel: nothing dead-lettered" \
     "$(ag_sql "SELECT (SELECT count(*) FROM streamrelay.dead_letter) + (SELECT count(*) FROM streamcons.dead_letter)")" 0
 rl_teardown
+fi
 
 # ---- one writer per stream --------------------------------------------------
 
+if rl_want two_writers; then
 RELAY=0 CONS=0 rl_setup two_writers
 sed "s#$P_CTL#tcp://127.0.0.1:$((AG_PORT + 7))#; s#$P_PUB#tcp://127.0.0.1:$((AG_PORT + 8))#; s#$P_SUBMIT#tcp://127.0.0.1:$((AG_PORT + 9))#" \
     "$AG_WORK/$CASE/prod.yaml" >"$AG_WORK/$CASE/prod2.yaml"
@@ -268,9 +285,11 @@ ag_check "two_writers: and names the stream and the holder" \
     grep -q "stream test.prod-1 is already written by instance 'prod-1'" "$AG_WORK/$CASE/prod2.log"
 ag_check "two_writers: the first still serves" rl_load --count 10 --clients 1 --deadline-s 5
 rl_teardown
+fi
 
 # ---- a stream recreated under the same name ---------------------------------
 
+if rl_want identity; then
 RELAY=0 rl_setup identity
 sed -i "s#relay.relay-1#test.prod-1#; s#$R_PUB#$P_PUB#; s#$R_CTL#$P_CTL#" "$AG_WORK/$CASE/cons.yaml"
 ag_stop "$CASE-cons"
@@ -299,5 +318,6 @@ ag_wait_sql "SELECT applied FROM streamcons.stream_offset" 400 60
 ag_eq "identity: after the reset the new stream is applied from seq 1" \
     "$(ag_sql "SELECT (SELECT count(*) FROM streamcons.effects) || '/' || (stream_id = (SELECT stream_id FROM streamprod.stream_head))::text FROM streamcons.stream_offset")" "700/true"
 rl_teardown
+fi
 
 ag_summary

@@ -5,7 +5,8 @@
 # transaction (aborted)", and every later submit got E_UNAVAILABLE until a
 # restart). Here a tip's batch is cancelled while it waits on a lock held on
 # intake.confidential; once the lock is gone, submits are acknowledged on
-# their first attempt, and nothing of the cancelled tip was stored.
+# their first attempt, and nothing of the cancelled tip was stored. Then
+# the same with a lock timeout (AIRGUARD_DB_LOCK_TIMEOUT_MS) instead.
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
 ag_pg_start
@@ -66,5 +67,26 @@ ag_check "health says the database is up" grep -q '"db":"up"' <<<"$("$A" health 
 ag_eq "stored: 5 plain events and one tip with its contact" \
     "$(ag_sql "SELECT (SELECT count(*) FROM intake.stream_log) || '/' || (SELECT count(*) FROM intake.confidential)")" "6/1"
 ag_check "intake stops cleanly" ag_stop intake
+
+# The same with a lock timeout instead of a cancel (55P03, the issue's own
+# case): a short timeout, set by the operator's environment variable.
+ag_start intake env AIRGUARD_DB_LOCK_TIMEOUT_MS=300 "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
+ag_check "intake starts with a 300 ms lock timeout" ag_wait_health "$CTL"
+psql -X -q "$(printf '%s' "$AG_ADMIN_URL" | sed -E "s#///[^?]*#///$AG_DB#")" -v ON_ERROR_STOP=1 -c "BEGIN; LOCK TABLE intake.confidential IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" >/dev/null 2>&1 &
+locker=$!
+sleep 0.3
+tip2=$(jq -c '.id = "7d0c3e4a-1b2c-4d5e-8f90-a1b2c3d4e5f6"' <<<"$tip")
+ag_check "a tip during the lock times out and is not acknowledged"     grep -q E_UNAVAILABLE <<<"$("$A" submit - --endpoint "$SUB" --timeout-ms 1500 --retries 1 <<<"$tip2" 2>&1)"
+ag_check "intake logged the lock timeout" grep -q "lock timeout" "$AG_WORK/intake.log"
+wait "$locker"
+ok=0
+for i in 1 2 3; do
+    "$A" submit - --endpoint "$SUB" --timeout-ms 1000 --retries 1 <<<"$plain" | grep -q '"ok":true' && ok=$((ok + 1))
+done
+ag_eq "after the lock: plain submits acknowledged at once" "$ok" 3
+ag_check "after the lock: the same tip acknowledged"     grep -q '"ok":true' <<<"$("$A" submit - --endpoint "$SUB" --timeout-ms 1000 --retries 1 <<<"$tip2")"
+ag_eq "stored: 10 events, 2 contacts" \
+    "$(ag_sql "SELECT (SELECT count(*) FROM intake.stream_log) || '/' || (SELECT count(*) FROM intake.confidential)")" "10/2"
+ag_check "intake stops cleanly (lock timeout run)" ag_stop intake
 ag_db_drop
 ag_summary
