@@ -11,8 +11,13 @@
  *            ok is false (code E_UNAVAILABLE) while the database is down
  *   version  {"ok", "version"}
  *   streams  {"ok", "produced": [{"stream", "last_seq"}],
- *                   "consumed": [{"stream", "applied", "head"}]}
- *   replay   see streamwire.h */
+ *                   "consumed": [{"stream", "applied", "head", "dead_letters"}]}
+ *            (dead_letters left out while the database cannot say)
+ *   replay   see streamwire.h
+ *   dead_letters {"stream"?, "after"?, "max"?} -> {"ok", "dead_letters": [{"id",
+ *            "consumer", "stream", "seq", "msg_id", "type", "reason", "at"}],
+ *            "failing": [{"consumer", "stream", "seq", "failures", "last_error",
+ *            "at"}], "more"}: read-only, see docs/protocol.md section 6 */
 #ifndef AIRGUARD_CONTROL_H
 #define AIRGUARD_CONTROL_H
 
