@@ -215,6 +215,8 @@ ag_eq "streams: the dead-letter count of the consumed stream" \
 ag_eq "dead-letters --stream of another stream: none" "$("$A" dead-letters --endpoint "$C_CTL" --stream other.x | wc -l)" 0
 ag_eq "dead_letters op pages: max 2 gives 2 and more" \
     "$("$A" query '{"op":"dead_letters","max":2}' --endpoint "$C_CTL" | jq -r '"\(.dead_letters | length) \(.more)"')" "2 true"
+ag_eq "dead_letters op: max out of range refused" \
+    "$("$A" query '{"op":"dead_letters","max":0}' --endpoint "$C_CTL" | jq -r '"\(.code) \(.field)"')" "E_BAD_REQUEST max"
 # A message failing with a SQL error is retried, then dead-lettered.
 "$AG_TESTBIN/stream_load" --endpoint "$P_SUBMIT" --count 1 --type flaky >>"$W/load.out" 2>&1
 seen_failing=0
