@@ -72,7 +72,7 @@ declare -A restarts=() # service -> how many times it was restarted
 ticker=
 
 stop() {
-    trap - INT TERM HUP
+    trap '' INT TERM HUP # a second signal (make sends SIGTERM after Ctrl-C) must not cut the stop short
     [ -n "$ticker" ] && kill "$ticker" 2>/dev/null
     say "stopping ${services[*]}"
     local svc p i

@@ -179,7 +179,9 @@ int cli_net_watch_check(cli_net_watch_t *w, char *why, size_t why_size)
         }
         w->last_failure = event;
         w->last_value = value;
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        /* 400 is a refusal; 300 and 500 are the handler's temporary and
+         * internal errors, which a retry may get past. */
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == 400) {
             snprintf(why, why_size,
                      "intake at %s refused this client's key (ZAP status %u): public key '%s' is "
                      "not in intake's allow-list. Add it there (airguard keygen printed the "
