@@ -12,8 +12,9 @@
 #      tip's contact never shown; dead-letters and the streams count, with
 #      the stream test pair dead-lettering poison messages;
 #   5. catalogue: a table on a terminal, JSON in a pipe or with --json;
-#   6. CURVE: no keys, a wrong server key, a key not in the allow-list and
-#      nothing listening are each told at once with the settings to change;
+#   6. CURVE: no keys and a key not in the allow-list are told at once,
+#      a wrong server key and nothing listening after the timeout, each
+#      with the settings to change;
 #   7. make run builds only what it runs.
 # Needs jq and script (util-linux).
 set -uo pipefail
@@ -274,8 +275,10 @@ quick() {
 }
 ag_check "no keys for a CURVE endpoint: said at once" quick "$A" submit - --new
 ag_check "no keys: names the settings" grep -q "AIRGUARD_SERVER_KEY_FILE.*AIRGUARD_KEY_FILE" "$W/quick.err"
-ag_check "wrong server key: said at once" quick "$A" submit - --new --server-key-file "$K/stranger.pub" --key-file "$K/patrol.key"
-ag_check "wrong server key: named" grep -q "not this intake's public key" "$W/quick.err"
+"$A" submit - --new --server-key-file "$K/stranger.pub" --key-file "$K/patrol.key" \
+    --timeout-ms 1000 --budget-ms 2000 <<<"$ev" >/dev/null 2>"$W/wrong.err"
+ag_eq "wrong server key: no answer" "$?" 3
+ag_check "wrong server key: named as the likely cause" grep -q "not this" "$W/wrong.err"
 ag_check "key not in the allow-list: said at once" quick "$A" submit - --new --server-key-file "$K/server.pub" --key-file "$K/stranger.key"
 ag_check "key not in the allow-list: names the key" grep -qF "'$(cat "$K/stranger.pub")' is not in intake's allow-list" "$W/quick.err"
 "$A" submit - --key-file "$K/patrol.key" <<<"$ev" >/dev/null 2>"$W/half.err"

@@ -7,10 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Failed handshakes without a reason in a row before the watch calls the
- * server key wrong: one can be intake restarting mid-handshake. */
-#define WATCH_NO_DETAIL_LIMIT 3
-
 struct cli_net_watch {
     void *sock;      /* the watched DEALER; never sends */
     void *monitor;   /* PAIR receiving its monitor events */
@@ -19,7 +15,7 @@ struct cli_net_watch {
     char endpoint[256];
     int connected;    /* TCP connections made */
     int handshakes;   /* handshakes that succeeded */
-    int no_detail;    /* handshakes failed without a reason since the last success */
+    int no_detail;    /* handshakes cut short without a reason */
     int last_failure; /* last ZMQ_EVENT_HANDSHAKE_FAILED_* seen, 0: none */
     uint32_t last_value;
 };
@@ -174,7 +170,6 @@ int cli_net_watch_check(cli_net_watch_t *w, char *why, size_t why_size)
         }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             w->handshakes++;
-            w->no_detail = 0;
             continue;
         }
         w->last_failure = event;
@@ -216,17 +211,12 @@ int cli_net_watch_check(cli_net_watch_t *w, char *why, size_t why_size)
                      w->endpoint);
             return 1;
         }
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
-            ++w->no_detail >= WATCH_NO_DETAIL_LIMIT) {
-            snprintf(why, why_size,
-                     w->curve ? "%s closes every connection during the CURVE handshake: the server "
-                                "key (--server-key-file, AIRGUARD_SERVER_KEY_FILE) is probably not "
-                                "this intake's public key"
-                              : "%s closes every connection during the handshake: is it intake's "
-                                "submit endpoint?",
-                     w->endpoint);
-            return 1;
-        }
+        /* A handshake cut short proves nothing by itself: a wrong server
+         * key looks like this, but so does intake restarting, or a proxy
+         * (docker's) that accepts and then cannot reach it. It is named
+         * after the timeout instead, by cli_net_watch_explain(). */
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            w->no_detail++;
     }
     return 0;
 }
@@ -245,6 +235,12 @@ void cli_net_watch_explain(cli_net_watch_t *w, const char *endpoint, int attempt
         fprintf(stderr,
                 "  No connection could be made: intake is not running, or not at this endpoint\n"
                 "  (airguard health --service intake; --endpoint or AIRGUARD_SUBMIT_ENDPOINT).\n");
+    else if (w->handshakes == 0 && w->curve && w->no_detail > 0)
+        fprintf(stderr,
+                "  Connections were made but every CURVE handshake was cut short (%d times): the\n"
+                "  server key (--server-key-file, AIRGUARD_SERVER_KEY_FILE) is probably not this\n"
+                "  intake's public key, or a proxy in between cannot reach intake.\n",
+                w->no_detail);
     else if (w->handshakes == 0)
         fprintf(stderr, "  Connections were made but no handshake succeeded. Likely causes: %s\n",
                 w->curve ? "the server key is not this intake's, or this client's key is not in "

@@ -416,8 +416,22 @@ static void s_print_str(FILE *out, const char *s)
     mpjson_print(out, &o);
 }
 
-/* One reply line, {"file", "line", then the reply's own keys}, in a string
- * the caller frees. *ok tells whether the reply says ok. */
+/* Ends a reply line: the event's id when the reply had none, its file and
+ * line. Kept last, so scripts that look for a line starting {"ok":true
+ * keep working. */
+static void s_end_line(FILE *out, const char *file, const cli_event_t *e, bool with_id)
+{
+    if (with_id && e->id[0]) {
+        fputs(",\"id\":", out);
+        s_print_str(out, e->id);
+    }
+    fputs(",\"file\":", out);
+    s_print_str(out, file);
+    fprintf(out, ",\"line\":%d}\n", e->line);
+}
+
+/* One reply line, {the reply's own keys, then "file" and "line"}, in a
+ * string the caller frees. *ok tells whether the reply says ok. */
 static char *s_reply_line(const char *file, const cli_event_t *e, const char *data, size_t size,
                           bool *ok)
 {
@@ -426,33 +440,28 @@ static char *s_reply_line(const char *file, const cli_event_t *e, const char *da
     FILE *out = open_memstream(&text, &len);
     if (!out)
         return NULL;
-    fputs("{\"file\":", out);
-    s_print_str(out, file);
-    fprintf(out, ",\"line\":%d", e->line);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     *ok = false;
+    bool with_id = true;
     if (msgpack_unpack_next(&u, data, size, NULL) == MSGPACK_UNPACK_SUCCESS &&
-        u.data.type == MSGPACK_OBJECT_MAP) {
+        u.data.type == MSGPACK_OBJECT_MAP && u.data.via.map.size > 0) {
         const msgpack_object_map *m = &u.data.via.map;
-        /* An envelope error before the id decoded carries no id: name ours. */
-        if (!mp_get(&u.data, "id") && e->id[0]) {
-            fputs(",\"id\":", out);
-            s_print_str(out, e->id);
-        }
         for (uint32_t i = 0; i < m->size; i++) {
-            fputc(',', out);
+            fputc(i ? ',' : '{', out);
             mpjson_print(out, &m->ptr[i].key);
             fputc(':', out);
             mpjson_print(out, &m->ptr[i].val);
         }
         const msgpack_object *o = mp_get(&u.data, "ok");
         *ok = o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+        /* An envelope error before the id decoded carries none: name ours. */
+        with_id = mp_get(&u.data, "id") == NULL;
     } else {
-        fputs(",\"ok\":false,\"code\":\"E_BAD_REPLY\",\"error\":\"reply is not a msgpack map\"",
+        fputs("{\"ok\":false,\"code\":\"E_BAD_REPLY\",\"error\":\"reply is not a msgpack map\"",
               out);
     }
-    fputs("}\n", out);
+    s_end_line(out, file, e, with_id);
     msgpack_unpacked_destroy(&u);
     fclose(out);
     return text;
@@ -462,23 +471,18 @@ static char *s_reply_line(const char *file, const cli_event_t *e, const char *da
 static char *s_no_answer_line(const char *file, const cli_event_t *e, const char *endpoint,
                               int attempts)
 {
-    char *text = NULL;
+    char *text = NULL, msg[512];
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
     if (!out)
         return NULL;
-    fputs("{\"file\":", out);
-    s_print_str(out, file);
-    fprintf(out, ",\"line\":%d,\"id\":", e->line);
-    s_print_str(out, e->id);
-    fprintf(out, ",\"ok\":false,\"code\":\"E_NO_ANSWER\",\"error\":");
-    char msg[512];
     snprintf(msg, sizeof msg,
              "no answer from %s after %d attempts; the outcome is unknown: submit the same "
              "input again (the same ids are sent)",
              endpoint, attempts);
+    fputs("{\"ok\":false,\"code\":\"E_NO_ANSWER\",\"error\":", out);
     s_print_str(out, msg);
-    fputs("}\n", out);
+    s_end_line(out, file, e, true);
     fclose(out);
     return text;
 }
