@@ -37,10 +37,11 @@ static char *s_read_all(const char *path, size_t *len)
         if (n < cap)
             continue;
         char *grown = cap >= CLI_SUBMIT_MAX_INPUT ? NULL : realloc(buf, cap *= 2);
-        if (!grown)
-            fprintf(stderr, "airguard: %s: larger than %u bytes\n", path, CLI_SUBMIT_MAX_INPUT);
-        if (!grown)
+        if (!grown) {
+            fprintf(stderr, "airguard: %s: %s\n", path,
+                    cap >= CLI_SUBMIT_MAX_INPUT ? "larger than 64 MiB" : "out of memory");
             free(buf);
+        }
         buf = grown;
     }
     if (f != stdin)
