@@ -2,8 +2,10 @@
 #
 #   make            build everything (release flags) into build/
 #   make test       install missing Debian packages, build with ASan+UBSan, run all tests
-#   make run        install missing packages, build, start the embedded PostgreSQL
-#                   (unless AIRGUARD_DATABASE_URL is set) and every service, in the foreground
+#   make run        install missing packages, build the services and the CLI (nothing
+#                   else), start the embedded PostgreSQL (unless AIRGUARD_DATABASE_URL
+#                   is set) and every service, in the foreground, restarting any that dies
+#   make bins       the services and tools only (what make run runs)
 #   make bench      benchmarks (not part of make test)
 #   make lint       clang-format check and cppcheck
 #
@@ -29,7 +31,7 @@ else
   OPT      := -O2 -g
   LDOPT    :=
 endif
-CFLAGS_ALL := $(WARN) $(OPT) -Iinclude -Itests $(PKG_CFLAGS) -MMD -MP
+CFLAGS_ALL := $(WARN) $(OPT) -Iinclude -Itools/cli -Itests $(PKG_CFLAGS) -MMD -MP
 LDLIBS_ALL := $(PKG_LIBS) -lm
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -42,17 +44,22 @@ svc_objs    = $(patsubst %.c,$(B)/obj/%.o,$(call svc_src,$(1)))
 SVC_LIBS   := $(foreach s,$(SERVICES),$(B)/lib/libsvc_$(s).a)
 SVC_BINS   := $(foreach s,$(SERVICES),$(B)/bin/airguard-$(s))
 TOOL_BINS  := $(patsubst tools/%.c,$(B)/bin/%,$(filter-out tools/embed.c,$(wildcard tools/*.c)))
+# The CLI's subcommands (tools/cli/cli_*.c), linked into build/bin/airguard
+# and into the unit tests.
+CLI_OBJ    := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/cli/*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 STREAM_BINS:= $(patsubst tests/stream/%.c,$(B)/tests/%,$(wildcard tests/stream/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/tests/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all deps test unit run bench lint format clean san
+.PHONY: all bins deps test unit run bench lint format clean san
 .DEFAULT_GOAL := all
 # Keep generated sources and service archives between runs.
 .SECONDARY:
 .SECONDEXPANSION:
 
-all: $(SVC_BINS) $(TOOL_BINS) $(UNIT_BINS) $(STREAM_BINS) $(BENCH_BINS)
+all: bins $(UNIT_BINS) $(STREAM_BINS) $(BENCH_BINS)
+
+bins: $(SVC_BINS) $(TOOL_BINS)
 
 deps:
 	@tools/deps.sh
@@ -67,7 +74,7 @@ unit: deps
 	@tests/run.sh build/san unit
 
 run: deps
-	@$(MAKE) --no-print-directory MODE=release all
+	@$(MAKE) --no-print-directory MODE=release bins
 	@tools/run.sh build
 
 bench: deps
@@ -120,15 +127,24 @@ $(B)/bin/airguard-%: $(B)/obj/services/%/main.o $(B)/lib/libsvc_%.a $(B)/lib/lib
 	@echo "LD $@"
 	@$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
 
+$(B)/lib/libcli.a: $(CLI_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/airguard: $(B)/obj/tools/airguard.o $(B)/lib/libcli.a $(SVC_LIBS) $(B)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
+
 $(B)/bin/%: $(B)/obj/tools/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "LD $@"
 	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/lib/libcli.a $(SVC_LIBS) $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "LD $@"
-	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+	@$(CC) $(LDOPT) $< $(B)/lib/libcli.a $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
 
 $(B)/tests/%: $(B)/obj/tests/stream/%.o $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)

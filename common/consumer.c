@@ -316,6 +316,11 @@ const char *consumer_source_stream(const consumer_t *c, size_t i)
     return i < c->nsources ? c->sources[i].stream : NULL;
 }
 
+const char *consumer_name(const consumer_t *c)
+{
+    return c->name;
+}
+
 void consumer_drop_live_for_test(consumer_t *c, int every)
 {
     c->drop_every = every > 0 ? every : 0;

@@ -139,6 +139,138 @@ static void s_version(void *arg, const msgpack_object *request, msgpack_packer *
     control_pack_str(pk, AIRGUARD_VERSION);
 }
 
+/* ---- dead letters: what consumers gave up on, and what they retry ---- */
+
+#define DEAD_LETTERS_DEFAULT 100
+#define DEAD_LETTERS_MAX 1000
+
+/* Dead letters of consumer on stream, or -1 when the database cannot say
+ * now (the streams op then leaves the count out rather than fail). */
+static int64_t s_dead_letter_count(control_t *ctl, const char *consumer, const char *stream)
+{
+    err_t err;
+    PGconn *conn = db_conn(ctl->db, &err);
+    if (!conn)
+        return -1;
+    const char *params[2] = {consumer, stream};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT count(*) FROM dead_letter WHERE consumer = $1"
+                                 " AND stream = $2",
+                                 2, NULL, params, NULL, NULL, 0);
+    int64_t n = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else
+        db_failure(ctl->db, res, &err);
+    PQclear(res);
+    return n;
+}
+
+/* Packs column col of row r as a str, or nil when it is NULL. */
+static void s_pack_column(msgpack_packer *pk, const PGresult *res, int r, int col)
+{
+    if (PQgetisnull(res, r, col))
+        msgpack_pack_nil(pk);
+    else
+        control_pack_str(pk, PQgetvalue(res, r, col));
+}
+
+/* {"op":"dead_letters", "stream"?, "after"?, "max"?}: the dead letters with
+ * an id above after (oldest first, at most max, "more" when there are
+ * others) and the messages that failed and are still being retried (past
+ * the consumer's offset), of every consumer in this service's schema.
+ * Read-only. */
+static void s_dead_letters(void *arg, const msgpack_object *request, msgpack_packer *pk)
+{
+    control_t *ctl = arg;
+    err_t err;
+    char stream[STREAM_NAME_MAX + 1] = "", after_text[24], limit_text[24];
+    int64_t after = 0, max = DEAD_LETTERS_DEFAULT;
+    PGresult *dead = NULL, *failing = NULL;
+    if ((mp_get(request, "stream") &&
+         mp_get_strcpy(request, "stream", stream, sizeof stream, &err) != 0) ||
+        (mp_get(request, "after") && mp_get_int(request, "after", &after, &err) != 0) ||
+        (mp_get(request, "max") && mp_get_int(request, "max", &max, &err) != 0)) {
+        control_pack_error(pk, "E_BAD_REQUEST", NULL, err.msg);
+        return;
+    }
+    if (max < 1 || max > DEAD_LETTERS_MAX) {
+        control_pack_error(pk, "E_BAD_REQUEST", "max", "field 'max': must be 1 .. 1000");
+        return;
+    }
+    PGconn *conn = db_conn(ctl->db, &err);
+    if (!conn) {
+        control_pack_error(pk, "E_UNAVAILABLE", NULL, err.msg);
+        return;
+    }
+    snprintf(after_text, sizeof after_text, "%lld", (long long)after);
+    snprintf(limit_text, sizeof limit_text, "%lld", (long long)max + 1);
+    const char *params[3] = {after_text, stream[0] ? stream : NULL, limit_text};
+    dead =
+        PQexecParams(conn,
+                     "SELECT id, consumer, stream, seq, msg_id, type, reason,"
+                     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+                     " FROM dead_letter WHERE id > $1 AND ($2::text IS NULL OR stream = $2)"
+                     " ORDER BY id LIMIT $3",
+                     3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(dead) == PGRES_TUPLES_OK)
+        failing = PQexecParams(
+            conn,
+            "SELECT f.consumer, f.stream, f.seq, f.failures, f.last_error,"
+            " to_char(f.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+            " FROM stream_failure f LEFT JOIN stream_offset o"
+            "   ON o.consumer = f.consumer AND o.stream = f.stream"
+            " WHERE f.seq > coalesce(o.applied, 0) AND ($1::text IS NULL OR f.stream = $1)"
+            " ORDER BY f.consumer, f.stream, f.seq LIMIT 1000",
+            1, NULL, params + 1, NULL, NULL, 0);
+    if (PQresultStatus(dead) != PGRES_TUPLES_OK || PQresultStatus(failing) != PGRES_TUPLES_OK) {
+        db_rc_t rc =
+            db_failure(ctl->db, PQresultStatus(dead) != PGRES_TUPLES_OK ? dead : failing, &err);
+        control_pack_error(pk, rc == DB_TRANSIENT ? "E_UNAVAILABLE" : "E_INTERNAL", NULL, err.msg);
+        goto out;
+    }
+    int n = PQntuples(dead) > max ? (int)max : PQntuples(dead);
+    msgpack_pack_map(pk, 4);
+    control_pack_str(pk, "ok");
+    msgpack_pack_true(pk);
+    control_pack_str(pk, "dead_letters");
+    msgpack_pack_array(pk, (size_t)n);
+    for (int r = 0; r < n; r++) {
+        static const char *const keys[] = {"id",     "consumer", "stream", "seq",
+                                           "msg_id", "type",     "reason", "at"};
+        msgpack_pack_map(pk, 8);
+        for (int c = 0; c < 8; c++) {
+            control_pack_str(pk, keys[c]);
+            if (c == 0 || c == 3)
+                msgpack_pack_int64(pk, strtoll(PQgetvalue(dead, r, c), NULL, 10));
+            else
+                s_pack_column(pk, dead, r, c);
+        }
+    }
+    control_pack_str(pk, "failing");
+    msgpack_pack_array(pk, (size_t)PQntuples(failing));
+    for (int r = 0; r < PQntuples(failing); r++) {
+        static const char *const keys[] = {"consumer", "stream",     "seq",
+                                           "failures", "last_error", "at"};
+        msgpack_pack_map(pk, 6);
+        for (int c = 0; c < 6; c++) {
+            control_pack_str(pk, keys[c]);
+            if (c == 2 || c == 3)
+                msgpack_pack_int64(pk, strtoll(PQgetvalue(failing, r, c), NULL, 10));
+            else
+                s_pack_column(pk, failing, r, c);
+        }
+    }
+    control_pack_str(pk, "more");
+    if (PQntuples(dead) > max)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+out:
+    PQclear(dead);
+    PQclear(failing);
+}
+
 static void s_streams(void *arg, const msgpack_object *request, msgpack_packer *pk)
 {
     (void)request;
@@ -167,7 +299,8 @@ static void s_streams(void *arg, const msgpack_object *request, msgpack_packer *
             const char *stream = consumer_source_stream(ctl->consumers[i], j);
             int64_t applied = 0, head = 0;
             consumer_position(ctl->consumers[i], stream, &applied, &head);
-            msgpack_pack_map(pk, 5);
+            int64_t dead = s_dead_letter_count(ctl, consumer_name(ctl->consumers[i]), stream);
+            msgpack_pack_map(pk, dead >= 0 ? 6 : 5);
             control_pack_str(pk, "stream");
             control_pack_str(pk, stream);
             control_pack_str(pk, "stream_id");
@@ -181,6 +314,10 @@ static void s_streams(void *arg, const msgpack_object *request, msgpack_packer *
             msgpack_pack_int64(pk, applied);
             control_pack_str(pk, "head");
             msgpack_pack_int64(pk, head);
+            if (dead >= 0) {
+                control_pack_str(pk, "dead_letters");
+                msgpack_pack_int64(pk, dead);
+            }
         }
     }
 }
@@ -269,6 +406,7 @@ control_t *control_new(void *zmq_ctx, loop_t *loop, const char *endpoint, const 
     control_add_handler(self, "version", s_version, self);
     control_add_handler(self, "streams", s_streams, self);
     control_add_handler(self, "replay", s_replay, self);
+    control_add_handler(self, "dead_letters", s_dead_letters, self);
     return self;
 }
 

@@ -119,6 +119,9 @@ int consumer_caught_up(const consumer_t *c);
 size_t consumer_source_count(const consumer_t *c);
 const char *consumer_source_stream(const consumer_t *c, size_t i);
 
+/* The name its offsets and dead letters are kept under. */
+const char *consumer_name(const consumer_t *c);
+
 /* Test hook: drop one in every `every` live data messages, as if the
  * network lost them (0 turns it off); replay must heal each hole. */
 void consumer_drop_live_for_test(consumer_t *c, int every);

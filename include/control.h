@@ -11,8 +11,13 @@
  *            ok is false (code E_UNAVAILABLE) while the database is down
  *   version  {"ok", "version"}
  *   streams  {"ok", "produced": [{"stream", "last_seq"}],
- *                   "consumed": [{"stream", "applied", "head"}]}
+ *                   "consumed": [{"stream", "applied", "head", "dead_letters"}]}
+ *            (dead_letters left out while the database cannot say)
  *   replay   see streamwire.h
+ *   dead_letters {"stream"?, "after"?, "max"?} -> {"ok", "dead_letters": [{"id",
+ *            "consumer", "stream", "seq", "msg_id", "type", "reason", "at"}],
+ *            "failing": [{"consumer", "stream", "seq", "failures", "last_error",
+ *            "at"}], "more"}: read-only, see docs/protocol.md section 6
  *
  * The socket shares the service's event loop with its submits and streams,
  * so a flood of requests must not hold those up. Two rules see to it: the

@@ -2,15 +2,18 @@
 # prepare-intake.sh - for `make run`: makes intake's CURVE keys on first use
 # and prints the environment intake runs with (one VAR=value per line).
 #
-# var/keys/intake-server.{key,pub}  the server's key pair
-# var/keys/operator.{key,pub}       the operator CLI's key pair, allowed to
+#   tools/prepare-intake.sh [BUILD [KEYS_DIR]]     (defaults build, var/keys)
+#
+# KEYS_DIR/intake-server.{key,pub}  the server's key pair
+# KEYS_DIR/operator.{key,pub}       the operator CLI's key pair, allowed to
 #                                   send every event type as source "cli"
-# var/keys/intake-clients.yaml      the allow-list naming the operator key
+# KEYS_DIR/intake-clients.yaml      the allow-list naming the operator key
 set -euo pipefail
 build=${1:-build}
-keys=var/keys
+keys=${2:-var/keys}
 mkdir -p "$keys"
 chmod 700 "$keys"
+keys=$(cd "$keys" && pwd)
 [ -f "$keys/intake-server.key" ] || "$build/bin/airguard" keygen --out "$keys/intake-server" >/dev/null
 [ -f "$keys/operator.key" ] || "$build/bin/airguard" keygen --out "$keys/operator" >/dev/null
 if [ ! -f "$keys/intake-clients.yaml" ]; then

@@ -27,6 +27,8 @@ export AIRGUARD_LOG_LEVEL=${AIRGUARD_LOG_LEVEL:-info}
 
 mkdir -p "$AG_ROOT/var/test"
 AG_WORK=$(mktemp -d "$AG_ROOT/var/test/$(basename "$0" .sh).XXXXXX")
+# The CLI's journal of stdin submits stays with the test, not in ~/.local/state.
+export AIRGUARD_JOURNAL_DIR=$AG_WORK/journal
 AG_RUN_ID=$(basename "$AG_WORK" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z' | tail -c 7)
 # A base port per script run, so parallel runs on one machine do not collide.
 # Below the kernel's ephemeral range (32768 and up): a port there can be
