@@ -65,6 +65,10 @@ static void s_usage(FILE *out)
         "  dead-letters [--stream S]\n"
         "                         messages it gave up on, and those it is retrying, with why\n"
         "  query JSON             any control request, e.g. '{\"op\":\"stats\"}'\n"
+        "  reset-stream --stream S  follow a halted stream (recreated under its name) anew\n"
+        "                         from seq 1; what was applied from the old one stays\n"
+        "  clock [--set-ms MS]    the service's clock; moves a manual clock (a simulation)\n"
+        "  idle                   has it applied everything, with no timer due?\n"
         "\n"
         "Sending events to intake:\n"
         "  submit [FILE|-]        events as JSON (one object, an array, or one per line) or\n"
@@ -263,6 +267,13 @@ static bool s_valid_source(const char *s)
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
+/* A stream name as producers make them: 1..63 of [a-z0-9._-]. */
+static bool s_valid_stream(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
 static int s_catalogue(const char *type, bool json, bool table, bool examples, bool markdown)
 {
     cli_catalogue_form_t form = examples                ? CLI_CATALOGUE_EXAMPLES
@@ -288,7 +299,7 @@ int main(int argc, char **argv)
     const char *positional = NULL, *service = NULL, *server_key = NULL, *server_key_file = NULL,
                *key_file = NULL, *out = NULL, *type = NULL, *stream = NULL;
     bool examples = false, markdown = false, json = false, table = false, follow = false;
-    long long from = 1;
+    long long from = 1, set_ms = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -328,6 +339,8 @@ int main(int argc, char **argv)
             from = atoll(argv[++i]);
         else if (!strcmp(a, "--file") && v && !positional)
             positional = argv[++i];
+        else if (!strcmp(a, "--set-ms") && v)
+            set_ms = atoll(argv[++i]);
         else if (!strcmp(a, "--endpoint") && v)
             o.endpoint = argv[++i];
         else if (!strcmp(a, "--service") && v)
@@ -409,6 +422,19 @@ int main(int argc, char **argv)
             rc = cli_events_run(ctx, &o, stream, from, type, follow);
         } else if (!strcmp(cmd, "dead-letters")) {
             rc = cli_events_dead_letters(ctx, &o, stream);
+        } else if (!strcmp(cmd, "reset-stream") && stream && s_valid_stream(stream)) {
+            char reset[128];
+            snprintf(reset, sizeof reset, "{\"op\":\"reset_stream\",\"stream\":\"%s\"}", stream);
+            rc = s_control(ctx, &o, reset);
+        } else if (!strcmp(cmd, "reset-stream")) {
+            fprintf(stderr, "airguard: reset-stream needs --stream NAME ([a-z0-9._-], the"
+                            " followed stream that 'streams' shows halted)\n");
+        } else if (!strcmp(cmd, "clock") || !strcmp(cmd, "idle")) {
+            if (set_ms)
+                snprintf(req, sizeof req, "{\"op\":\"clock\",\"set_ms\":%lld}", set_ms);
+            else
+                snprintf(req, sizeof req, "{\"op\":\"%s\"}", cmd);
+            rc = s_control(ctx, &o, req);
         } else {
             fprintf(stderr, "airguard: unknown command '%s'\n", cmd);
             s_usage(stderr);

@@ -214,7 +214,7 @@ ag_check "timers: the clock refuses to go back" \
 ag_check "timers: a service on the system clock refuses to be driven" \
     grep -q E_NOT_MANUAL <<<"$(rl_ctl "$P_CTL" "{\"op\":\"clock\",\"set_ms\":$((T0 + 1))}")"
 # Half the deadlines pass: inputs 0..249 are due at T0 + i + 60000.
-rl_ctl "$R_CTL" "{\"op\":\"clock\",\"set_ms\":$((T0 + 60000 + 249))}" >/dev/null
+"$AG_BIN/airguard" clock --set-ms $((T0 + 60000 + 249)) --endpoint "$R_CTL" >/dev/null
 ag_wait_sql "SELECT count(*) FROM streamrelay.relayed WHERE kind = 'fired'" 250 30
 ag_eq "timers: exactly the due half fired" "$(ag_sql "SELECT count(*) FROM streamrelay.timer")" 250
 # The other deadlines pass while the relay is down (SIGKILL), and it comes
@@ -313,7 +313,8 @@ ag_check "identity: streams op says halted" grep -q '"halted":true' <<<"$(rl_ctl
 ag_check "identity: health says so" grep -q E_HALTED <<<"$(rl_ctl "$C_CTL" '{"op":"health"}')"
 ag_check "identity: the log says so" grep -q "recreated stream" "$AG_WORK/$CASE-cons.log"
 ag_check "identity: idle says so" grep -q '"idle":false' <<<"$(rl_ctl "$C_CTL" '{"op":"idle"}')"
-ag_check "identity: an operator resets it" grep -q '"ok":true' <<<"$(rl_ctl "$C_CTL" '{"op":"reset_stream","stream":"test.prod-1"}')"
+ag_check "identity: an operator resets it (airguard reset-stream)" \
+    grep -q '"ok":true' <<<"$("$AG_BIN/airguard" reset-stream --stream test.prod-1 --endpoint "$C_CTL" 2>&1)"
 ag_wait_sql "SELECT applied FROM streamcons.stream_offset" 400 60
 ag_eq "identity: after the reset the new stream is applied from seq 1" \
     "$(ag_sql "SELECT (SELECT count(*) FROM streamcons.effects) || '/' || (stream_id = (SELECT stream_id FROM streamprod.stream_head))::text FROM streamcons.stream_offset")" "700/true"
