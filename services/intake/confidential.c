@@ -1,9 +1,10 @@
 /* confidential.c - fields that never enter the log (a tipster's contact).
  *
  * validate takes them out of the body before the canonical encoding and
- * puts one digest field in their place (intake_confidential_take); ingest
- * then calls intake_confidential_store for every NEW event that had some,
- * in the transaction that appends the event. So:
+ * puts one digest field in their place (intake_confidential_take, here: no
+ * SQL); ingest then calls intake_confidential_store (confidential_store.c)
+ * for every NEW event that had some, in the transaction that appends the
+ * event, and that seals them before they reach the database. So:
  *   - the contact is stored exactly when the event is: a refused message
  *     (E_ID_CONFLICT, a duplicate) stores none, a rolled-back batch
  *     (E_UNAVAILABLE, E_INTERNAL) leaves no orphan row;
@@ -84,64 +85,4 @@ size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env,
     kv->val.via.str.size = INTAKE_DIGEST_HEX;
     body->via.map.size = (uint32_t)kept;
     return moved;
-}
-
-db_rc_t intake_digest_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err)
-{
-    PGconn *conn = db_conn(db, err);
-    if (!conn)
-        return DB_TRANSIENT;
-    PGresult *res = PQexecParams(conn, "SELECT key FROM digest_key", 0, NULL, NULL, NULL, NULL, 1);
-    db_rc_t rc = DB_OK;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = db_failure(db, res, err);
-    } else if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != INTAKE_DIGEST_KEY_LEN) {
-        err_set(err, "intake.digest_key: expected one %d-byte key", INTAKE_DIGEST_KEY_LEN);
-        rc = DB_FAILED;
-    } else {
-        memcpy(key, PQgetvalue(res, 0, 0), INTAKE_DIGEST_KEY_LEN);
-    }
-    PQclear(res);
-    return rc;
-}
-
-db_rc_t intake_confidential_store(void *arg, PGconn *conn, const ingest_item_t *item, err_t *err)
-{
-    intake_validator_t *v = arg;
-    if (!v->pending || item->slot >= INGEST_BATCH_MAX) {
-        err_set(err, "confidential fields: slot %zu out of range", item->slot);
-        return DB_FAILED;
-    }
-    const intake_pending_t *p = &v->pending[item->slot];
-    /* A slot is refilled only by the next batch; a different id here
-     * would be a bug, and storing it would file a contact under the wrong
-     * event. */
-    if (item->rec.id_len != strlen(p->id) || memcmp(item->rec.id, p->id, item->rec.id_len) != 0) {
-        err_set(err, "confidential fields: slot %zu holds another message", item->slot);
-        return DB_FAILED;
-    }
-    const char *params[4] = {p->id, p->subdistrict, p->type, p->fields.data};
-    int lengths[4] = {0, 0, 0, (int)p->fields.size};
-    int formats[4] = {0, 0, 0, 1};
-    /* The event is new in this transaction, so a row already under its id
-     * can only be an orphan of an older intake that stored contacts before
-     * their events: replace it rather than fail the batch for ever. */
-    PGresult *res = PQexecParams(conn,
-                                 "INSERT INTO confidential (msg_id, subdistrict, type, fields)"
-                                 " VALUES ($1::uuid, $2, $3, $4)"
-                                 " ON CONFLICT (msg_id) DO UPDATE SET subdistrict ="
-                                 " EXCLUDED.subdistrict, type = EXCLUDED.type,"
-                                 " fields = EXCLUDED.fields, created_at = now()",
-                                 4, NULL, params, lengths, formats, 1);
-    db_rc_t rc = DB_OK;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        if (v->db) {
-            rc = db_failure(v->db, res, err);
-        } else {
-            err_set(err, "confidential fields: %s", PQresultErrorMessage(res));
-            rc = DB_FAILED;
-        }
-    }
-    PQclear(res);
-    return rc;
 }

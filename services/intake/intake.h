@@ -7,7 +7,9 @@
  *                   the event types and subdistricts each may send
  *   digest.c        HMAC-SHA-256, for the digest of confidential fields
  *   confidential.c  fields kept out of the log (a tipster's contact): taken
- *                   out by validate, stored by ingest's store hook
+ *                   out by validate (no SQL here)
+ *   confidential_store.c  their table: sealed (encrypted) by ingest's store
+ *                   hook, re-sealed at start; the digest key
  *   validate.c      the check every submit passes before it is stored
  *
  * main.c wires them to the sockets. */
@@ -26,6 +28,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "ingest.h"
+#include "keyring.h"
 
 DB_DECLARE_MIGRATIONS(intake);
 
@@ -41,18 +44,26 @@ DB_DECLARE_MIGRATIONS(intake);
  *   security:
  *     secret_key_file: /run/secrets/intake.key  [AIRGUARD_INTAKE_SECRET_KEY_FILE]
  *     allow_list: config/intake-clients.yaml    [AIRGUARD_INTAKE_ALLOW_LIST]
+ *     contact_key_file: /run/secrets/intake_contact_key
+ *                                      [AIRGUARD_INTAKE_CONTACT_KEY_FILE; or the keys
+ *                                      themselves in AIRGUARD_INTAKE_CONTACT_KEY]
+ *                                      seals confidential fields (include/keyring.h)
  *     insecure: false                  true only for local runs and tests
  * Refused at load, so the service cannot start open by accident: no secret
  * key without insecure; a key without an allow-list; insecure together
  * with a key or an allow-list (which one was meant?); insecure on a submit
- * endpoint other than loopback, ipc:// or inproc://. */
+ * endpoint other than loopback, ipc:// or inproc://; no contact key without
+ * insecure while the catalogue has confidential fields (contacts would be
+ * stored in plain text). */
 typedef struct intake_settings {
-    char submit[256];                      /* ROUTER endpoint for submits */
-    char campaigns[INTAKE_PATH_MAX];       /* directory of campaign files */
-    int64_t max_future_ms;                 /* 0: no limit */
-    bool insecure;                         /* no CURVE, no allow-list */
-    char secret_key_file[INTAKE_PATH_MAX]; /* server's CURVE secret key */
-    char allow_list[INTAKE_PATH_MAX];      /* client allow-list file */
+    char submit[256];                       /* ROUTER endpoint for submits */
+    char campaigns[INTAKE_PATH_MAX];        /* directory of campaign files */
+    int64_t max_future_ms;                  /* 0: no limit */
+    bool insecure;                          /* no CURVE, no allow-list */
+    char secret_key_file[INTAKE_PATH_MAX];  /* server's CURVE secret key */
+    char allow_list[INTAKE_PATH_MAX];       /* client allow-list file */
+    char contact_key_file[INTAKE_PATH_MAX]; /* keyring file sealing contacts */
+    bool contact_key_env;                   /* AIRGUARD_INTAKE_CONTACT_KEY is set */
 } intake_settings_t;
 
 /* Reads the section from root (the whole config) and the environment.
@@ -131,14 +142,25 @@ typedef struct intake_pending {
 size_t intake_confidential_take(const catalogue_type_t *t, envelope_t *env,
                                 const uint8_t key[INTAKE_DIGEST_KEY_LEN], intake_pending_t *out);
 
+/* ---- confidential_store.c -------------------------------------------------- */
+
+#define INTAKE_CONTACT_KEY_ENV "AIRGUARD_INTAKE_CONTACT_KEY"
+
 /* Reads the digest key (intake.digest_key, made by migration 002). Returns
  * DB_OK, DB_TRANSIENT or DB_FAILED with err. */
 db_rc_t intake_digest_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err);
 
 /* The ingest_store_fn of intake (arg is the intake_validator_t): writes the
  * pending fields of item->slot into intake.confidential under the message
- * id, inside ingest's transaction. */
+ * id, inside ingest's transaction: sealed with v->contact_keys' current
+ * key, or in plain text when there is no key (insecure runs only). */
 db_rc_t intake_confidential_store(void *arg, PGconn *conn, const ingest_item_t *item, err_t *err);
+
+/* Seals every plain row of intake.confidential and re-seals every row of a
+ * key other than kr's current one; *resealed counts the rows written.
+ * DB_FAILED with err naming the row when one is sealed with a key kr does
+ * not hold, or does not open; DB_TRANSIENT when the database is away. */
+db_rc_t intake_confidential_reseal(db_t *db, const keyring_t *kr, size_t *resealed, err_t *err);
 
 /* ---- validate.c ------------------------------------------------------------ */
 
@@ -157,6 +179,7 @@ typedef struct intake_validator {
     const aclock_t *clock;               /* borrowed; NULL: no future-time limit */
     int64_t max_future_ms;               /* see intake_settings_t */
     uint8_t digest_key[INTAKE_DIGEST_KEY_LEN]; /* see intake_confidential_take() */
+    const keyring_t *contact_keys;             /* borrowed; seals contacts; NULL: plain */
     char field[CATALOGUE_FIELD_MAX + 1];       /* the last refusal's field */
     intake_pending_t *pending;                 /* owned: INGEST_BATCH_MAX, indexed by slot */
     intake_code_count_t refused[INTAKE_MAX_CODES];

@@ -23,8 +23,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     loop_t *loop = loop_new();
     /* A unix socket that does not exist: connecting fails at once, then
      * waits out its back-off, so health answers "down" without delay. */
-    db_t *db = db_new("host=/nonexistent/airguard-fuzz dbname=none connect_timeout=1", "fuzz",
-                      NULL, "fuzz", "fuzz_control");
+    db_t *db = db_new("host=/nonexistent/airguard-fuzz dbname=none connect_timeout=1", "fuzz", NULL,
+                      "fuzz", "fuzz_control");
     if (!zmq || !loop || !db ||
         !(ctl = control_new(zmq, loop, "inproc://fuzz-control", "fuzz", "fuzz-1", db, &err))) {
         fprintf(stderr, "fuzz_control: cannot set up the control socket\n");

@@ -37,8 +37,7 @@ static void s_round_trip(const envelope_t *env)
     err_t err;
     msgpack_sbuffer_init(&sb);
     envelope_init(&again);
-    FUZZ_REQUIRE(envelope_encode(env, &sb, &err) == 0, "encode of a decoded envelope: %s",
-                 err.msg);
+    FUZZ_REQUIRE(envelope_encode(env, &sb, &err) == 0, "encode of a decoded envelope: %s", err.msg);
     envelope_status_t st = envelope_decode(&again, sb.data, sb.size, &err);
     FUZZ_REQUIRE(st == ENVELOPE_OK, "re-decode: %s", err.msg);
     FUZZ_REQUIRE(!strcmp(again.id, env->id) && !strcmp(again.type, env->type) &&
