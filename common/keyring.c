@@ -146,8 +146,13 @@ keyring_t *keyring_load(const char *env_var, const char *path, err_t *err)
     keyring_t *kr = NULL;
     char *buf = NULL;
     struct stat st;
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    FILE *f = NULL;
+    /* sodium_malloc() aborts before sodium_init(). */
+    if (sodium_init() < 0) {
+        err_set(err, "%s: libsodium cannot initialise", path);
+        goto out;
+    }
+    if (!(f = fopen(path, "r"))) {
         err_set(err, "%s: %s", path, strerror(errno));
         goto out;
     }

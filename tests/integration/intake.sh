@@ -347,6 +347,7 @@ mkdir -p "$K"
 "$A" keygen --out "$K/server" >/dev/null
 "$A" keygen --out "$K/patrol" >/dev/null
 "$A" keygen --out "$K/stranger" >/dev/null
+(umask 077 && echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$K/contact.key")
 cat >"$AG_WORK/clients.yaml" <<EOF
 clients:
   - source: patrol-app
@@ -368,10 +369,12 @@ intake_config "$AG_WORK/insecure-list.yaml" "$P" "    insecure: true
 refuses "insecure with an allow-list: refuses to start" "$AG_WORK/insecure-list.yaml" "needs CURVE"
 sed 's/source: patrol-app/source: "patrol app"/' "$AG_WORK/clients.yaml" >"$AG_WORK/bad-clients.yaml"
 intake_config "$AG_WORK/bad-list.yaml" "$P" "    secret_key_file: $K/server.key
-    allow_list: $AG_WORK/bad-clients.yaml"
+    allow_list: $AG_WORK/bad-clients.yaml
+    contact_key_file: $K/contact.key"
 refuses "allow-list with an invalid source name: refuses to start" "$AG_WORK/bad-list.yaml" "patrol app"
 intake_config "$AG_WORK/curve.yaml" "$P" "    secret_key_file: $K/server.key
-    allow_list: $AG_WORK/clients.yaml"
+    allow_list: $AG_WORK/clients.yaml
+    contact_key_file: $K/contact.key"
 ag_start curve "$AG_BIN/airguard-intake" --config "$AG_WORK/curve.yaml"
 ag_check "intake starts with CURVE" ag_wait_health "$CTL"
 curve() { submit "$SUB" --server-key-file "$K/server.pub" --retries 1 --timeout-ms 2000 "$@"; }

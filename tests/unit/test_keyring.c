@@ -160,8 +160,9 @@ static void test_rotation(void)
 
 int main(void)
 {
-    RUN(test_text_form);
+    /* Files first: keyring_load() must work as a program's first libsodium call. */
     RUN(test_files);
+    RUN(test_text_form);
     RUN(test_seal_and_open);
     RUN(test_rotation);
     return check_summary();
