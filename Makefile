@@ -62,7 +62,12 @@ FUZZ_SECONDS ?= 60
 .SECONDARY:
 .SECONDEXPANSION:
 
+# The fuzz tree holds the harnesses only: libFuzzer brings its own main().
+ifeq ($(MODE),fuzz)
+all: fuzz-build
+else
 all: $(SVC_BINS) $(TOOL_BINS) $(UNIT_BINS) $(STREAM_BINS) $(BENCH_BINS)
+endif
 
 deps:
 	@tools/deps.sh
