@@ -8,21 +8,29 @@
 #   make bins       the services and tools only (what make run runs)
 #   make bench      benchmarks (not part of make test)
 #   make lint       clang-format check and cppcheck
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
 #
-# Two build trees share these rules: build/ (optimised) and build/san/
-# (AddressSanitizer + UndefinedBehaviorSanitizer, what the tests run).
+# Three build trees share these rules: build/ (optimised), build/san/
+# (AddressSanitizer + UndefinedBehaviorSanitizer, what the tests run) and
+# build/fuzz/ (clang, libFuzzer + ASan + UBSan: only the tests/fuzz harnesses).
 
 SHELL      := /bin/bash
 CC         ?= cc
 MODE       ?= release
-PKGS       := libzmq msgpack libpq yaml-0.1
+PKGS       := libzmq msgpack libpq yaml-0.1 libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # -Wno-format-truncation: messages are truncated to fixed buffers on purpose.
 WARN       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
               -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -Wno-format-truncation
-ifeq ($(MODE),san)
+ifeq ($(MODE),fuzz)
+  CC       := clang
+  B        := build/fuzz
+  OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=undefined -Wno-unknown-warning-option
+  LDOPT    := -fsanitize=fuzzer,address,undefined
+else ifeq ($(MODE),san)
   B        := build/san
   OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDOPT    := -fsanitize=address,undefined
@@ -50,14 +58,21 @@ CLI_OBJ    := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/cli/*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 STREAM_BINS:= $(patsubst tests/stream/%.c,$(B)/tests/%,$(wildcard tests/stream/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/tests/%,$(wildcard tests/bench/*.c))
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
 
-.PHONY: all bins deps test unit run bench lint format clean san
+.PHONY: all bins deps test unit run bench lint format clean san fuzz fuzz-build
 .DEFAULT_GOAL := all
 # Keep generated sources and service archives between runs.
 .SECONDARY:
 .SECONDEXPANSION:
 
+# The fuzz tree holds the harnesses only: libFuzzer brings its own main().
+ifeq ($(MODE),fuzz)
+all: fuzz-build
+else
 all: bins $(UNIT_BINS) $(STREAM_BINS) $(BENCH_BINS)
+endif
 
 bins: $(SVC_BINS) $(TOOL_BINS)
 
@@ -67,6 +82,7 @@ deps:
 # The tests always run the sanitizer build.
 test: deps
 	@$(MAKE) --no-print-directory MODE=san all
+	@$(MAKE) --no-print-directory MODE=fuzz fuzz-build
 	@tests/run.sh build/san
 
 unit: deps
@@ -80,6 +96,14 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@tests/bench/run.sh build
+
+# libFuzzer harnesses (tests/fuzz): make test runs each a few seconds plus
+# every kept regression input; make fuzz runs each for FUZZ_SECONDS.
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory MODE=fuzz fuzz-build
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 lint:
 	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
@@ -152,6 +176,11 @@ $(B)/tests/%: $(B)/obj/tests/stream/%.o $(B)/lib/libcommon.a
 	@$(CC) $(LDOPT) $^ $(LDLIBS_ALL) -o $@
 
 $(B)/tests/%: $(B)/obj/tests/bench/%.o $(SVC_LIBS) $(B)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@
+
+$(B)/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(SVC_LIBS) $(B)/lib/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "LD $@"
 	@$(CC) $(LDOPT) $< $(SVC_LIBS) $(B)/lib/libcommon.a $(LDLIBS_ALL) -o $@

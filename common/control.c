@@ -497,6 +497,14 @@ static void s_dispatch(control_t *ctl, const char *data, size_t size)
     control_pack_error(&pk, "E_UNKNOWN_OP", "op", text);
 }
 
+const char *control_handle(control_t *ctl, const void *data, size_t size, size_t *reply_size)
+{
+    msgpack_sbuffer_clear(&ctl->reply);
+    s_dispatch(ctl, data, size);
+    *reply_size = ctl->reply.size;
+    return ctl->reply.data;
+}
+
 /* One request: routing frames (identity, and the empty delimiter a REQ
  * client adds), then the payload; see frames.h. The budget (control.h)
  * leaves what is left queued in the socket; the loop polls it again next

@@ -151,9 +151,11 @@ clients:
     keys: ['$(cat "$WORK/keys/client.pub")']
     types: ['*']
 EOF
-# The services run as uid 10001; the key must be theirs and private.
-chown 10001:10001 "$SECRETS/intake-server.key" "$SECRETS/intake-clients.yaml"
-chmod 600 "$SECRETS/intake-server.key"
+(umask 077 && echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$SECRETS/intake-contact.key")
+# The services run as uid 10001; the keys must be theirs and private.
+chown 10001:10001 "$SECRETS/intake-server.key" "$SECRETS/intake-clients.yaml" \
+    "$SECRETS/intake-contact.key"
+chmod 600 "$SECRETS/intake-server.key" "$SECRETS/intake-contact.key"
 chmod 644 "$SECRETS/intake-clients.yaml"
 
 port=${AIRGUARD_TEST_SUBMIT_PORT:-}

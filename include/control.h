@@ -82,6 +82,11 @@ typedef struct control_stats {
 } control_stats_t;
 void control_stats(const control_t *ctl, control_stats_t *out);
 
+/* Answers one request payload exactly as the socket would, without a
+ * socket (tests/fuzz drives the request decoder through it). The reply is
+ * one msgpack map, borrowed from ctl until its next request. */
+const char *control_handle(control_t *ctl, const void *data, size_t size, size_t *reply_size);
+
 /* Packs {"ok":false, "code":code, "field":field (omitted when NULL), "error":message}. */
 void control_pack_error(msgpack_packer *pk, const char *code, const char *field,
                         const char *message);

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # run.sh - runs every test and prints one total line "N passed, N failed".
 #
-#   tests/run.sh BUILD_DIR [unit|integration|all]
+#   tests/run.sh BUILD_DIR [unit|integration|fuzz|all]
 #
 # Unit tests are the build's tests/test_* programs. Integration tests are
 # tests/integration/*.sh: real processes, real sockets, and a real
 # PostgreSQL cluster that this script creates under var/test/pg for the run
 # and removes afterwards (or the server in AIRGUARD_TEST_ADMIN_URL, where
-# each test creates and drops its own databases).
+# each test creates and drops its own databases). The fuzz part runs every
+# libFuzzer harness of build/fuzz (AG_FUZZ_BUILD) for AG_FUZZ_SECONDS (3)
+# each, after its kept regression inputs (tests/fuzz/run.sh).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:?usage: run.sh BUILD_DIR [unit|integration|all]}" && pwd)
+build=$(cd "${1:?usage: run.sh BUILD_DIR [unit|integration|fuzz|all]}" && pwd)
 what=${2:-all}
 cd "$root"
 
@@ -50,6 +52,20 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
         tail -n 1 "$out"
         rm -f "$out"
     done
+fi
+
+if [ "$what" = fuzz ] || [ "$what" = all ]; then
+    echo "== fuzz"
+    out=$(mktemp)
+    work=$(mktemp -d)
+    AG_FUZZ_CORPUS=$work tests/fuzz/run.sh "${AG_FUZZ_BUILD:-build/fuzz}" "${AG_FUZZ_SECONDS:-3}" \
+        >"$out" 2>"$out.err"
+    rc=$?
+    rm -rf "$work"
+    cat "$out"
+    [ "$rc" -ne 0 ] && tail -n 60 "$out.err"
+    tally fuzz "$out" "$rc"
+    rm -f "$out" "$out.err"
 fi
 
 if [ "$what" = integration ] || [ "$what" = all ]; then

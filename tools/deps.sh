@@ -3,8 +3,9 @@
 # if any is missing. Run as root on Debian 12; prints what it installs.
 set -euo pipefail
 
-needed=(gcc make pkg-config libzmq3-dev libmsgpack-dev libpq-dev libyaml-dev
-        postgresql-15 postgresql-client-15 util-linux jq python3)
+needed=(gcc make pkg-config libzmq3-dev libmsgpack-dev libpq-dev libyaml-dev libsodium-dev
+        postgresql-15 postgresql-client-15 util-linux jq python3
+        clang libclang-rt-14-dev)   # clang + libFuzzer: tests/fuzz
 missing=()
 for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,6 +8,8 @@
 # KEYS_DIR/operator.{key,pub}       the operator CLI's key pair, allowed to
 #                                   send every event type as source "cli"
 # KEYS_DIR/intake-clients.yaml      the allow-list naming the operator key
+# KEYS_DIR/intake-contact.key       the key sealing tips' contacts at rest
+#                                   (include/keyring.h: "<id> <64 hex digits>")
 set -euo pipefail
 build=${1:-build}
 keys=${2:-var/keys}
@@ -25,5 +27,9 @@ clients:
     types: ['*']
 YAML
 fi
+if [ ! -f "$keys/intake-contact.key" ]; then
+    (umask 077 && echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$keys/intake-contact.key")
+fi
 echo "AIRGUARD_INTAKE_SECRET_KEY_FILE=$keys/intake-server.key"
+echo "AIRGUARD_INTAKE_CONTACT_KEY_FILE=$keys/intake-contact.key"
 echo "AIRGUARD_INTAKE_ALLOW_LIST=$keys/intake-clients.yaml"

@@ -15,6 +15,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "ingest.h"
+#include "keyring.h"
 
 /* What validate keeps of one accepted message with confidential fields
  * until ingest's store hook writes it, in the same transaction as the
@@ -43,8 +44,18 @@ db_rc_t intake_confidential_key_load(db_t *db, uint8_t key[INTAKE_DIGEST_KEY_LEN
 
 /* The groupcommit_store_fn of intake (arg is the intake_validator_t of validator.h): writes the
  * pending fields of item->slot into intake.confidential under the message
- * id, inside ingest's transaction. */
+ * id, inside ingest's transaction: sealed with v->contact_keys' current
+ * key, or in plain text when there is no key (insecure runs only). The SQL
+ * is in confidential_store.c. */
 db_rc_t intake_confidential_store(void *arg, PGconn *conn, const groupcommit_item_t *item,
                                   err_t *err);
+
+#define INTAKE_CONTACT_KEY_ENV "AIRGUARD_INTAKE_CONTACT_KEY"
+
+/* Seals every plain row of intake.confidential and re-seals every row of a
+ * key other than kr's current one; *resealed counts the rows written.
+ * DB_FAILED with err naming the row when one is sealed with a key kr does
+ * not hold, or does not open; DB_TRANSIENT when the database is away. */
+db_rc_t intake_confidential_reseal(db_t *db, const keyring_t *kr, size_t *resealed, err_t *err);
 
 #endif

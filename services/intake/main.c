@@ -37,7 +37,9 @@ typedef struct intake {
     zap_t *zap;                    /* NULL when insecure */
     void *router;                  /* the submit socket */
     intake_validator_t validator;  /* ingest's validate callback state */
-    ingest_server_t *door;         /* validate, group commit, ack, publish */
+    keyring_t *contact_keys;       /* seals contacts; NULL only when insecure without one */
+    uint8_t digest_key[INTAKE_DIGEST_KEY_LEN]; /* read at start, copied into validator */
+    ingest_server_t *door;                     /* validate, group commit, ack, publish */
 } intake_t;
 
 /* ZAP: a CURVE client is known when its key is in the allow-list; its
@@ -192,13 +194,31 @@ out:
     return rc;
 }
 
-/* The digest key, read once after the migrations; the database was up a
- * moment ago, so a transient failure is waited out (until a signal). */
-static int s_load_digest_key(intake_t *self, uint8_t key[INTAKE_DIGEST_KEY_LEN], err_t *err)
+/* One start-up step that needs the database. */
+typedef db_rc_t (*s_db_step_fn)(intake_t *self, err_t *err);
+
+static db_rc_t s_step_digest_key(intake_t *self, err_t *err)
+{
+    return intake_confidential_key_load(self->svc.db, self->digest_key, err);
+}
+
+static db_rc_t s_step_reseal(intake_t *self, err_t *err)
+{
+    size_t n = 0;
+    db_rc_t rc = intake_confidential_reseal(self->svc.db, self->contact_keys, &n, err);
+    if (n > 0)
+        log_info("contacts sealed with the current key", LF_INT("rows", n),
+                 LF_INT("key_id", keyring_current(self->contact_keys)));
+    return rc;
+}
+
+/* Runs step after the migrations; the database was up a moment ago, so a
+ * transient failure is waited out (until a signal). */
+static int s_with_db(intake_t *self, s_db_step_fn step, err_t *err)
 {
     long delay_ms = 100;
     for (;;) {
-        db_rc_t rc = intake_confidential_key_load(self->svc.db, key, err);
+        db_rc_t rc = step(self, err);
         if (rc == DB_OK)
             return 0;
         if (rc != DB_TRANSIENT || loop_interrupted())
@@ -210,11 +230,31 @@ static int s_load_digest_key(intake_t *self, uint8_t key[INTAKE_DIGEST_KEY_LEN],
     }
 }
 
+/* The contact keys (include/keyring.h), from AIRGUARD_INTAKE_CONTACT_KEY or
+ * the key file; settings refused a secure start without either. Every
+ * plain row and every row of an older key is sealed with the current key
+ * before the first submit is taken. */
+static int s_open_contact_keys(intake_t *self, err_t *err)
+{
+    const intake_settings_t *st = &self->settings;
+    if (!st->contact_key_env && !st->contact_key_file[0]) {
+        log_warn("INSECURE: no contact key: tips' contacts are stored in PLAIN TEXT "
+                 "(intake.security.contact_key_file); allowed with 'insecure: true' only");
+        return 0;
+    }
+    if (!(self->contact_keys = keyring_load(INTAKE_CONTACT_KEY_ENV, st->contact_key_file, err))) {
+        char why[ERR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        err_set(err, "intake.security.contact_key_file: %s", why);
+        return -1;
+    }
+    return s_with_db(self, s_step_reseal, err);
+}
+
 static int s_open(intake_t *self, err_t *err)
 {
     service_t *svc = &self->svc;
     int zero = 0, hwm = 100000, rc = -1;
-    uint8_t key[INTAKE_DIGEST_KEY_LEN] = {0};
     if (intake_settings_load(config_root(svc->config), &self->settings, err) != 0 ||
         !(self->campaigns = campaignset_load_dir(self->settings.campaigns, err)))
         goto out;
@@ -236,7 +276,8 @@ static int s_open(intake_t *self, err_t *err)
     if (s_open_security(self, err) != 0 ||
         service_migrate(svc, "stream", stream_migrations, err) != 0 ||
         service_migrate(svc, "intake", intake_migrations, err) != 0 ||
-        s_load_digest_key(self, key, err) != 0 || service_open_producer(svc, "events", err) != 0)
+        s_with_db(self, s_step_digest_key, err) != 0 || s_open_contact_keys(self, err) != 0 ||
+        service_open_producer(svc, "events", err) != 0)
         goto out;
     if (zmq_bind(self->router, self->settings.submit) != 0) {
         err_set(err, "cannot bind submit endpoint %s: %s", self->settings.submit,
@@ -244,10 +285,11 @@ static int s_open(intake_t *self, err_t *err)
         goto out;
     }
     if (intake_validator_init(&self->validator, self->campaigns, self->allowlist, svc->db,
-                              svc->clock, self->settings.max_future_ms, key) != 0) {
+                              svc->clock, self->settings.max_future_ms, self->digest_key) != 0) {
         err_set(err, "out of memory");
         goto out;
     }
+    self->validator.contact_keys = self->contact_keys;
     if (!(self->door = ingest_server_new(svc->loop, self->router, svc->producer, svc->db,
                                          intake_validator_check, intake_confidential_store,
                                          &self->validator, err)))
@@ -263,7 +305,7 @@ static int s_open(intake_t *self, err_t *err)
              LF_INT("types", catalogue_count()));
     rc = 0;
 out:
-    explicit_bzero(key, sizeof key);
+    explicit_bzero(self->digest_key, sizeof self->digest_key);
     return rc;
 }
 
@@ -292,6 +334,7 @@ out:
         zmq_close(self.router);
     service_close(&self.svc);
     intake_allowlist_destroy(&self.allowlist);
+    keyring_destroy(&self.contact_keys);
     campaignset_destroy(&self.campaigns);
     return rc;
 }

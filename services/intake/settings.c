@@ -6,6 +6,8 @@
 
 #include "settings.h"
 
+#include "confidential.h"
+
 bool intake_settings_endpoint_is_local(const char *endpoint)
 {
     if (!strncmp(endpoint, "ipc://", 6) || !strncmp(endpoint, "inproc://", 9))
@@ -32,6 +34,16 @@ bool intake_settings_endpoint_is_local(const char *endpoint)
     return o[0] == 127 && o[1] <= 255 && o[2] <= 255 && o[3] <= 255;
 }
 
+/* Whether some event type has confidential fields (a tip's contact). */
+static bool s_catalogue_has_confidential(void)
+{
+    for (size_t i = 0; i < catalogue_count(); i++)
+        for (size_t f = 0; f < catalogue_at(i)->n_fields; f++)
+            if (catalogue_at(i)->fields[f].flags & CAT_F_CONFIDENTIAL)
+                return true;
+    return false;
+}
+
 /* Copies the environment variable var if set, else the config value, else
  * def into out; -1 with err when it does not fit. */
 static int s_pick(const char *var, const char *value, const char *def, char *out, size_t cap,
@@ -50,9 +62,10 @@ static int s_pick(const char *var, const char *value, const char *def, char *out
 int intake_settings_load(const config_node_t *root, intake_settings_t *out, err_t *err)
 {
     static const char *const keys[] = {"submit", "campaigns", "max_future_s", "security", NULL};
-    static const char *const sec_keys[] = {"secret_key_file", "allow_list", "insecure", NULL};
+    static const char *const sec_keys[] = {"secret_key_file", "allow_list", "contact_key_file",
+                                           "insecure", NULL};
     const config_node_t *own = NULL, *sec = NULL;
-    const char *submit = NULL, *campaigns = NULL, *secret = NULL, *allow = NULL;
+    const char *submit = NULL, *campaigns = NULL, *secret = NULL, *allow = NULL, *contact = NULL;
     int64_t future_s = 600;
     memset(out, 0, sizeof *out);
     if (config_get(root, "intake") && config_map(root, "intake", &own, err) != 0)
@@ -67,6 +80,7 @@ int intake_settings_load(const config_node_t *root, intake_settings_t *out, err_
     if (sec && (config_only_keys(sec, sec_keys, err) != 0 ||
                 config_string_opt(sec, "secret_key_file", &secret, err) != 0 ||
                 config_string_opt(sec, "allow_list", &allow, err) != 0 ||
+                config_string_opt(sec, "contact_key_file", &contact, err) != 0 ||
                 config_bool_opt(sec, "insecure", &out->insecure, err) != 0))
         return -1;
     out->max_future_ms = future_s * 1000;
@@ -77,8 +91,12 @@ int intake_settings_load(const config_node_t *root, intake_settings_t *out, err_
         s_pick("AIRGUARD_INTAKE_SECRET_KEY_FILE", secret, "", out->secret_key_file,
                sizeof out->secret_key_file, "secret_key_file", err) != 0 ||
         s_pick("AIRGUARD_INTAKE_ALLOW_LIST", allow, "", out->allow_list, sizeof out->allow_list,
-               "allow_list", err) != 0)
+               "allow_list", err) != 0 ||
+        s_pick("AIRGUARD_INTAKE_CONTACT_KEY_FILE", contact, "", out->contact_key_file,
+               sizeof out->contact_key_file, "contact_key_file", err) != 0)
         return -1;
+    const char *inline_keys = getenv(INTAKE_CONTACT_KEY_ENV);
+    out->contact_key_env = inline_keys && *inline_keys;
     /* Refuse to start open by accident, and refuse a contradiction. */
     if (!out->insecure && !out->secret_key_file[0]) {
         err_set(err,
@@ -115,6 +133,16 @@ int intake_settings_load(const config_node_t *root, intake_settings_t *out, err_
                 "%s: intake.security: 'insecure: true' is only allowed on a loopback, ipc:// "
                 "or inproc:// submit endpoint, not %s",
                 config_path(config_of(root)), out->submit);
+        return -1;
+    }
+    /* Contacts are sealed at rest; only a local test run may keep them plain. */
+    if (!out->insecure && !out->contact_key_env && !out->contact_key_file[0] &&
+        s_catalogue_has_confidential()) {
+        err_set(err,
+                "%s: intake.security: no contact_key_file (or AIRGUARD_INTAKE_CONTACT_KEY_FILE, "
+                "or the keys in AIRGUARD_INTAKE_CONTACT_KEY): tips' contacts must be encrypted "
+                "at rest (docs/deploy.md, \"The contact key\")",
+                config_path(config_of(root)));
         return -1;
     }
     return 0;

@@ -13,6 +13,7 @@
 #include "catalogue.h"
 #include "clock.h"
 #include "confidential.h"
+#include "keyring.h"
 #include "db.h"
 #include "envelope.h"
 #include "err.h"
@@ -34,6 +35,7 @@ typedef struct intake_validator {
     uint8_t digest_key[INTAKE_DIGEST_KEY_LEN]; /* see intake_confidential_take() */
     char field[CATALOGUE_FIELD_MAX + 1];       /* the last refusal's field */
     intake_confidential_pending_t *pending;    /* owned: INGEST_BATCH_MAX, indexed by slot */
+    const keyring_t *contact_keys;             /* borrowed; seals contacts; NULL: plain */
     intake_validator_code_count_t refused[INTAKE_VALIDATOR_MAX_CODES];
     size_t nrefused;
 } intake_validator_t;

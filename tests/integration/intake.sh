@@ -382,6 +382,7 @@ mkdir -p "$K"
 "$A" keygen --out "$K/server" >/dev/null
 "$A" keygen --out "$K/patrol" >/dev/null
 "$A" keygen --out "$K/stranger" >/dev/null
+(umask 077 && echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$K/contact.key")
 cat >"$AG_WORK/clients.yaml" <<EOF
 clients:
   - source: patrol-app
@@ -403,10 +404,12 @@ intake_config "$AG_WORK/insecure-list.yaml" "$P" "    insecure: true
 refuses "insecure with an allow-list: refuses to start" "$AG_WORK/insecure-list.yaml" "needs CURVE"
 sed 's/source: patrol-app/source: "patrol app"/' "$AG_WORK/clients.yaml" >"$AG_WORK/bad-clients.yaml"
 intake_config "$AG_WORK/bad-list.yaml" "$P" "    secret_key_file: $K/server.key
-    allow_list: $AG_WORK/bad-clients.yaml"
+    allow_list: $AG_WORK/bad-clients.yaml
+    contact_key_file: $K/contact.key"
 refuses "allow-list with an invalid source name: refuses to start" "$AG_WORK/bad-list.yaml" "patrol app"
 intake_config "$AG_WORK/curve.yaml" "$P" "    secret_key_file: $K/server.key
-    allow_list: $AG_WORK/clients.yaml"
+    allow_list: $AG_WORK/clients.yaml
+    contact_key_file: $K/contact.key"
 # A database password file longer than the reader takes is refused, not
 # silently cut (the cut password would be tried as the real one).
 printf 'p%.0s' $(seq 300) >"$AG_WORK/long.password"

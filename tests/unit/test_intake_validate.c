@@ -55,6 +55,8 @@ static void test_settings_refuse_to_start_open(void)
     unsetenv("AIRGUARD_INTAKE_SECRET_KEY_FILE");
     unsetenv("AIRGUARD_INTAKE_ALLOW_LIST");
     unsetenv("AIRGUARD_SUBMIT_ENDPOINT");
+    unsetenv("AIRGUARD_INTAKE_CONTACT_KEY");
+    unsetenv("AIRGUARD_INTAKE_CONTACT_KEY_FILE");
     CHECK(settings_from("control: x\n", &s, &err) == -1 && CONTAINS(err.msg, "insecure: true"));
     CHECK(settings_from("intake: {security: {insecure: false}}\n", &s, &err) == -1);
     CHECK(settings_from("intake: {security: {secret_key_file: /k}}\n", &s, &err) == -1 &&
@@ -80,15 +82,26 @@ static void test_settings_refuse_to_start_open(void)
                         &err) == -1 &&
           CONTAINS(err.msg, "10.0.0.5"));
     unsetenv("AIRGUARD_SUBMIT_ENDPOINT");
-    CHECK(settings_from("intake: {security: {secret_key_file: /k, allow_list: /a}, "
-                        "submit: 'tcp://*:9', max_future_s: 0}\n",
+    CHECK(settings_from("intake: {security: {secret_key_file: /k, allow_list: /a, "
+                        "contact_key_file: /c}, submit: 'tcp://*:9', max_future_s: 0}\n",
                         &s, &err) == 0 &&
           !s.insecure && !strcmp(s.secret_key_file, "/k") && !strcmp(s.submit, "tcp://*:9") &&
-          s.max_future_ms == 0);
+          !strcmp(s.contact_key_file, "/c") && !s.contact_key_env && s.max_future_ms == 0);
+    /* CURVE on but no key to seal contacts with: refused, naming the setting */
+    CHECK(settings_from("intake: {security: {secret_key_file: /k, allow_list: /a}}\n", &s, &err) ==
+              -1 &&
+          CONTAINS(err.msg, "contact_key_file") &&
+          CONTAINS(err.msg, "AIRGUARD_INTAKE_CONTACT_KEY"));
     setenv("AIRGUARD_INTAKE_SECRET_KEY_FILE", "/from/env", 1);
     setenv("AIRGUARD_INTAKE_ALLOW_LIST", "/list", 1);
+    setenv("AIRGUARD_INTAKE_CONTACT_KEY_FILE", "/contact/env", 1);
     CHECK(settings_from("control: x\n", &s, &err) == 0 && !strcmp(s.secret_key_file, "/from/env") &&
-          !strcmp(s.submit, "tcp://0.0.0.0:7200"));
+          !strcmp(s.contact_key_file, "/contact/env") && !strcmp(s.submit, "tcp://0.0.0.0:7200"));
+    unsetenv("AIRGUARD_INTAKE_CONTACT_KEY_FILE");
+    setenv("AIRGUARD_INTAKE_CONTACT_KEY", "1:00", 1);
+    CHECK(settings_from("control: x\n", &s, &err) == 0 && s.contact_key_env &&
+          !s.contact_key_file[0]);
+    unsetenv("AIRGUARD_INTAKE_CONTACT_KEY");
     unsetenv("AIRGUARD_INTAKE_SECRET_KEY_FILE");
     unsetenv("AIRGUARD_INTAKE_ALLOW_LIST");
     CHECK(settings_from("intake: {securty: {}}\n", &s, &err) == -1 && CONTAINS(err.msg, "securty"));
