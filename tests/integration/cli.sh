@@ -256,8 +256,10 @@ clients:
     keys: ['$(cat "$K/patrol.pub")']
     types: ['*']
 YAML
+(umask 077 && echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$K/contact.key")
 intake_config "$W/curve.yaml" "$P" "    secret_key_file: $K/server.key
-    allow_list: $W/clients.yaml"
+    allow_list: $W/clients.yaml
+    contact_key_file: $K/contact.key"
 # (The CLI's AIRGUARD_SUBMIT_ENDPOINT would also move intake's endpoint.)
 unset AIRGUARD_SUBMIT_ENDPOINT
 ag_start curve "$AG_BIN/airguard-intake" --config "$W/curve.yaml"

@@ -290,9 +290,8 @@ fi
 # ---- a stream recreated under the same name ---------------------------------
 
 if rl_want identity; then
-RELAY=0 rl_setup identity
+RELAY=0 CONS=0 rl_setup identity
 sed -i "s#relay.relay-1#test.prod-1#; s#$R_PUB#$P_PUB#; s#$R_CTL#$P_CTL#" "$AG_WORK/$CASE/cons.yaml"
-ag_stop "$CASE-cons"
 ag_start "$CASE-cons" "$AG_TESTBIN/stream_consumer" --config "$AG_WORK/$CASE/cons.yaml"
 ag_wait_health "$C_CTL"
 rl_load --count 300 --clients 2

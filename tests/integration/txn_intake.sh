@@ -58,7 +58,7 @@ ag_eq "nothing of the cancelled tip was stored" \
 # one second each), a tip included.
 ok=0
 for i in 1 2 3 4 5; do
-    "$A" submit - --endpoint "$SUB" --timeout-ms 1000 --retries 1 <<<"$plain" | grep -q '"ok":true' && ok=$((ok + 1))
+    "$A" submit - --new --endpoint "$SUB" --timeout-ms 1000 --retries 1 <<<"$plain" | grep -q '"ok":true' && ok=$((ok + 1))
 done
 ag_eq "plain submits acknowledged right after" "$ok" 5
 ag_check "a tip acknowledged right after" \
@@ -81,7 +81,7 @@ ag_check "intake logged the lock timeout" grep -q "lock timeout" "$AG_WORK/intak
 wait "$locker"
 ok=0
 for i in 1 2 3; do
-    "$A" submit - --endpoint "$SUB" --timeout-ms 1000 --retries 1 <<<"$plain" | grep -q '"ok":true' && ok=$((ok + 1))
+    "$A" submit - --new --endpoint "$SUB" --timeout-ms 1000 --retries 1 <<<"$plain" | grep -q '"ok":true' && ok=$((ok + 1))
 done
 ag_eq "after the lock: plain submits acknowledged at once" "$ok" 3
 ag_check "after the lock: the same tip acknowledged"     grep -q '"ok":true' <<<"$("$A" submit - --endpoint "$SUB" --timeout-ms 1000 --retries 1 <<<"$tip2")"
