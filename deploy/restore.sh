@@ -27,8 +27,9 @@
 #      in the dump, and each stream's log gap-free up to its head.
 #   5. The services (every compose service but postgres) stopped; the
 #      scratch database renamed into place, the old one renamed aside (its
-#      CONNECT grants revoked) or dropped; the services started and waited
-#      for until healthy.
+#      CONNECT grants revoked) or dropped; the checks of step 4 once more
+#      on the database the services will use; the services started and
+#      waited for until healthy.
 # Before step 5 nothing the services use has changed: a failure there
 # leaves the stack as it was. Events acknowledged after the backup was taken
 # are lost by a restore; the services continue their streams from the
@@ -161,36 +162,43 @@ if ! pg pg_restore --clean --if-exists --single-transaction --exit-on-error -d "
 fi
 
 # ---- 4. check what was restored
-problems=()
-counts_sql=$(awk '$1 == "table" { printf "%sSELECT %s, count(*) FROM %s\n", (n++ ? "UNION ALL " : ""), "'\''" $2 "'\''", $2 }' <<<"$expected")
-got=$(psql_in "$scratch" -F ' ' -c "$counts_sql" | sort) || problems+=("row counts could not be read")
-want=$(awk '$1 == "table" { print $2, $3 }' <<<"$expected" | sort)
-[ "$got" = "$want" ] || problems+=("row counts differ from the dump: $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ' ')")
-extra=$(psql_in "$scratch" -c "SELECT schemaname || '.' || tablename FROM pg_tables
-    WHERE schemaname NOT IN ('pg_catalog', 'information_schema')" | sort | comm -23 - <(awk '$1 == "table" { print $2 }' <<<"$expected" | sort))
-[ -z "$extra" ] || problems+=("tables not in the dump: $(tr '\n' ' ' <<<"$extra")")
-heads=""
-while read -r _ table stream head; do
-    schema=${table%.stream_head}
-    row=$(psql_in "$scratch" -F ' ' -v s="$stream" <<<"SELECT h.last_seq, count(l.seq), coalesce(max(l.seq), 0),
-           coalesce(min(l.seq), 1)
-          FROM $schema.stream_head h LEFT JOIN $schema.stream_log l ON l.stream = h.stream
-         WHERE h.stream = :'s' GROUP BY h.last_seq") || row=
-    # shellcheck disable=SC2086
-    set -- $row
-    if [ "${1:-}" != "$head" ]; then
-        problems+=("stream $stream: head ${1:-missing}, the dump says $head")
-    elif [ "$2" != "$head" ] || [ "$3" != "$head" ] || [ "$4" != 1 ]; then
-        problems+=("stream $stream: head $head but log seq $4..$3 with $2 records")
-    fi
-    heads+="$stream=$head "
-done < <(grep '^head ' <<<"$expected")
-if [ ${#problems[@]} -gt 0 ]; then
-    for p in "${problems[@]}"; do say "check: $p"; done
+# check_restored DB: compares DB with the dump; fills problems (empty: it
+# matches) and heads ("stream=head ...").
+check_restored() {
+    local on=$1 got want extra row table stream head schema counts_sql
+    problems=()
+    heads=""
+    counts_sql=$(awk '$1 == "table" { printf "%sSELECT %s, count(*) FROM %s\n", (n++ ? "UNION ALL " : ""), "'\''" $2 "'\''", $2 }' <<<"$expected")
+    got=$(psql_in "$on" -F ' ' -c "$counts_sql" | sort) || problems+=("row counts could not be read")
+    want=$(awk '$1 == "table" { print $2, $3 }' <<<"$expected" | sort)
+    [ "$got" = "$want" ] || problems+=("row counts differ from the dump: $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ' ')")
+    extra=$(psql_in "$on" -c "SELECT schemaname || '.' || tablename FROM pg_tables
+        WHERE schemaname NOT IN ('pg_catalog', 'information_schema')" | sort | comm -23 - <(awk '$1 == "table" { print $2 }' <<<"$expected" | sort))
+    [ -z "$extra" ] || problems+=("tables not in the dump: $(tr '\n' ' ' <<<"$extra")")
+    while read -r _ table stream head; do
+        schema=${table%.stream_head}
+        row=$(psql_in "$on" -F ' ' -v s="$stream" <<<"SELECT h.last_seq, count(l.seq), coalesce(max(l.seq), 0),
+               coalesce(min(l.seq), 1)
+              FROM $schema.stream_head h LEFT JOIN $schema.stream_log l ON l.stream = h.stream
+             WHERE h.stream = :'s' GROUP BY h.last_seq") || row=
+        # shellcheck disable=SC2086
+        set -- $row
+        if [ "${1:-}" != "$head" ]; then
+            problems+=("stream $stream: head ${1:-missing}, the dump says $head")
+        elif [ "$2" != "$head" ] || [ "$3" != "$head" ] || [ "$4" != 1 ]; then
+            problems+=("stream $stream: head $head but log seq $4..$3 with $2 records")
+        fi
+        heads+="$stream=$head "
+    done < <(grep '^head ' <<<"$expected")
+    heads=${heads% }
+    local p
+    for p in "${problems[@]}"; do say "check of $on: $p"; done
+    [ ${#problems[@]} -eq 0 ]
+}
+if ! check_restored "$scratch"; then
     drop_scratch
     die "the restored data does not match the dump; nothing was changed"
 fi
-heads=${heads% }
 say "checked: $ntables tables with the dump's row counts; stream heads ${heads:-(none)}, each log gap-free"
 
 if [ "$verify_only" = 1 ]; then
@@ -213,6 +221,8 @@ SELECT format('REVOKE CONNECT ON DATABASE %I FROM %I', :'old', r.rolname)
 psql_in postgres -v db="$db" -v new="$scratch" -v old="$old" >/dev/null <<<"$swap_sql" ||
     die "could not swap the databases (databases: $(psql_in postgres -c "SELECT string_agg(datname, ',') FROM pg_database")); services stopped"
 bootstrap "$db" >/dev/null || die "bootstrap of the restored $db failed; services stopped"
+# Once more on the database the services are about to use.
+check_restored "$db" || die "$db does not hold what the dump holds; services stay stopped"
 # A fresh stack's database holds nothing worth keeping.
 old_tables=$(psql_in "$old" -c "SELECT count(*) FROM pg_tables
     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')" 2>/dev/null) || old_tables=unknown
