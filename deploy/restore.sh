@@ -50,7 +50,8 @@ die() {
     say "FAILED: $*"
     exit 1
 }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed '/^$/q' >&2; }
+# The header above, up to "Steps".
+usage() { sed -n '2,/^# Steps/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -61,11 +62,11 @@ while [ $# -gt 0 ]; do
     --verify-only) verify_only=1; shift ;;
     --drop-old) drop_old=1; shift ;;
     -h | --help) usage; exit 0 ;;
-    -*) usage; die "unknown option $1" ;;
+    -*) usage >&2; die "unknown option $1" ;;
     *) [ -z "$dump" ] || die "one dump file only"; dump=$1; shift ;;
     esac
 done
-[ -n "$dump" ] || { usage; die "no dump file given"; }
+[ -n "$dump" ] || { usage >&2; die "no dump file given"; }
 if [ ! -r "$dump" ] || [ ! -s "$dump" ]; then die "$dump: not a readable, non-empty file"; fi
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout: whole seconds, not '$timeout_s'"
 command -v docker-compose >/dev/null || die "docker-compose not found"
