@@ -197,6 +197,7 @@ fatal() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
+    exec 1>&3 2>&4
     kill_child "$WATCHDOG"
     kill_child "$SUB"
     if [ "$STACK" = 1 ] && [ "$KEEP" != 1 ]; then
@@ -209,7 +210,11 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+# The run's own stdout and stderr: a trap runs inside whatever redirection
+# the interrupted command had (often `>>checks.log`), so it returns to these.
+exec 3>&1 4>&2
 on_signal() {
+    exec 1>&3 2>&4
     if [ -e "$WORK/budget-spent" ]; then
         fatal "time budget" "the run took longer than AIRGUARD_TEST_BUDGET=$BUDGET s"
     else
@@ -224,13 +229,21 @@ trap 'on_signal HUP' HUP
 rm -rf "$WORK"
 mkdir -p "$WORK"
 # The watchdog: at the end of the budget it asks this script to stop (the
-# TERM trap then fails the run and cleans up).
+# TERM trap then fails the run and cleans up). Bash runs a trap only once
+# the command in the foreground has ended, so that command (a child of
+# this script: timeout, docker-compose, sleep...) is stopped too.
 (
     trap - INT TERM HUP EXIT
     end=$((T0 + BUDGET))
     while [ "$(date +%s)" -lt "$end" ]; do sleep 2; done
     : >"$WORK/budget-spent"
+    # The children of this moment, taken before the trap starts new ones
+    # (the evidence, the teardown).
+    kids=$(ps -o pid= --ppid $$)
     kill -TERM $$
+    for kid in $kids; do
+        [ "$kid" = "$BASHPID" ] || kill -TERM "$kid" 2>/dev/null
+    done
 ) &
 WATCHDOG=$!
 
@@ -238,7 +251,8 @@ WATCHDOG=$!
 log "preparing: packages, Docker engine, base image"
 [ "$(id -u)" -eq 0 ] || fatal "running as root" "the compose test starts dockerd and debootstraps: run it as root"
 "$ROOT/deploy/base-image.sh" packages || fatal "docker.io, docker-compose, debootstrap installed"
-"$ROOT/deploy/base-image.sh" engine-start || fatal "Docker engine running"
+# (Without fds 3 and 4: an engine that outlives the run must not hold its output open.)
+"$ROOT/deploy/base-image.sh" engine-start 3>&- 4>&- || fatal "Docker engine running"
 # The pid file exists only for an engine base-image.sh started: this run's,
 # or one an earlier, killed run left behind. Either is ours to stop.
 [ -f "$STATE/dockerd.pid" ] && ENGINE_STARTED=1
