@@ -40,12 +40,34 @@ packages() {
     say "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     mkdir -p "$state"
-    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } \
-        >"$state/apt.log" 2>&1; then
+    : >"$state/apt.log"
+    if ! { apt_locked update -qq && apt_locked install -y -qq --no-install-recommends "${need[@]}"; }; then
         tail -n 20 "$state/apt.log" >&2
         die "installing ${need[*]} failed (log: $state/apt.log)"
     fi
     for p in "${need[@]}"; do dpkg-query -W "$p" >/dev/null || die "could not install $p"; done
+}
+
+# apt_locked ARGS...: apt-get ARGS, waiting (up to AIRGUARD_APT_LOCK_WAIT
+# seconds, default 600) while another apt or dpkg run holds a lock, instead
+# of failing: DPkg::Lock::Timeout covers only dpkg's lock, not the lists and
+# archives locks of `apt-get update` and downloads. Output to $state/apt.log.
+apt_locked() {
+    local limit=${AIRGUARD_APT_LOCK_WAIT:-600} start now
+    start=$(date +%s)
+    while :; do
+        if apt-get -o DPkg::Lock::Timeout=60 "$@" >"$state/apt.try" 2>&1; then
+            cat "$state/apt.try" >>"$state/apt.log"
+            return 0
+        fi
+        cat "$state/apt.try" >>"$state/apt.log"
+        grep -qE 'Could not get lock|Unable to lock|Unable to acquire the dpkg frontend lock' "$state/apt.try" ||
+            return 1
+        now=$(date +%s)
+        [ $((now - start)) -lt "$limit" ] || { say "apt still locked by another run after ${limit} s"; return 1; }
+        [ $((now - start)) -ge 5 ] || say "another apt run holds its lock; waiting (up to ${limit} s)"
+        sleep 5
+    done
 }
 
 engine_up() { timeout 10 docker info >/dev/null 2>&1; }

@@ -1,4 +1,4 @@
-/* consumer.h - the reading side of streams (architecture.md, the stream
+/* consumer.h - the reading side of streams (docs/streams.md; the stream
  * contract, points 5-6): apply every message of every followed stream
  * exactly once, whatever crashes.
  *

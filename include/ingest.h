@@ -1,7 +1,7 @@
 /* ingest.h - the door through which outside messages enter a stream:
  * validate, commit in groups, acknowledge only after the commit, publish.
  *
- * Contract (architecture.md, stream contract point 1): a submit is answered
+ * Contract (docs/streams.md; stream contract point 1): a submit is answered
  * "ok" only after its transaction committed; a message id that is already
  * stored gets the original answer (same stream and seq, "duplicate":true),
  * never a second copy; the same id with a different message is refused

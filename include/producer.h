@@ -1,16 +1,18 @@
-/* producer.h - the writing side of a stream (architecture.md, the stream
+/* producer.h - the writing side of a stream (docs/streams.md; the stream
  * contract, points 2-4).
  *
  * A producer owns one stream, named after the producing instance
- * ("events.intake-1"). Records are appended to <schema>.stream_log inside
- * the caller's transaction, their sequence numbers taken from the one-row
- * counter stream_head whose row lock makes them gap-free and commit-ordered.
- * Only after the caller's COMMIT succeeded does producer_committed()
- * publish them on the PUB socket; a crash in between is healed by the
- * heartbeat (consumers see last_seq ahead of what they have and replay).
+ * ("events.intake-1"). Records are appended to <schema>.stream_log in one
+ * statement that also takes their sequence numbers from the stream's row in
+ * stream_head, whose row lock (held to the end of the transaction) makes
+ * them gap-free and commit-ordered: inside the caller's transaction, or
+ * autocommitted when no transaction is open. Only after the COMMIT succeeded
+ * does producer_committed() publish them on the PUB socket; a crash in
+ * between is healed by the heartbeat (consumers see last_seq ahead of what
+ * they have and replay).
  *
  * Usage:
- *   BEGIN; producer_append_in_tx(p, recs, n); ...other effects...; COMMIT;
+ *   BEGIN; producer_append_in_tx(p, recs, n, &err); ...other effects...; COMMIT;
  *   producer_committed(p, recs, n);          // on success
  *   producer_forget(p);                      // after a ROLLBACK or failure
  *
@@ -60,8 +62,9 @@ db_rc_t producer_append_in_tx(producer_t *p, stream_record_t *recs, size_t n, er
 /* After COMMIT: publishes recs (as appended) and advances the known head. */
 void producer_committed(producer_t *p, const stream_record_t *recs, size_t n);
 
-/* After a failed or rolled-back transaction: the head is unknown until the
- * next producer_load(), which the next append does itself. */
+/* After a failed or rolled-back transaction: the known head is not trusted
+ * until the next producer_load(), which the next heartbeat does itself (an
+ * append needs no known head: it takes its numbers from stream_head). */
 void producer_forget(producer_t *p);
 
 /* Publishes {stream, last_seq}; call about once a second. */

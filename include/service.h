@@ -7,8 +7,8 @@
  * producer and/or the consumer; register its control ops; service_run();
  * service_close().
  *
- * Configuration file (config/<service>.yaml; docs/operations.md lists every
- * key):
+ * Configuration file (config/<service>.yaml): the keys every service has are
+ * below; a service's own section is in its config/<service>.yaml:
  *
  *   instance: intake-1              # AIRGUARD_INSTANCE
  *   database:

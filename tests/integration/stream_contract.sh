@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# stream_contract.sh - the stream contract (architecture.md) under real
+# stream_contract.sh - the stream contract (docs/streams.md) under real
 # failures: the test producer and consumer (tests/stream/) run as separate
 # processes against a real PostgreSQL, a load generator submits thousands of
 # messages, and we SIGKILL the consumer, SIGKILL the producer, crash
