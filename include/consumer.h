@@ -30,7 +30,7 @@
 
 #define CONSUMER_MAX_SOURCES 16
 #define CONSUMER_MAX_FAILURES 3
-#define CONSUMER_BATCH_MAX 1000
+#define CONSUMER_BATCH_MAX 4000
 
 typedef struct consumer consumer_t;
 

@@ -32,9 +32,9 @@
 
 #define STREAM_NAME_MAX 63
 #define STREAM_ID_LEN 36 /* a stream's identity: a UUID made with the stream */
-#define STREAMWIRE_REPLAY_MAX_RECORDS 1000
-#define STREAMWIRE_REPLAY_MAX_BYTES (1024u * 1024u)
-#define STREAMWIRE_FRAME_MAX (2u * 1024u * 1024u)
+#define STREAMWIRE_REPLAY_MAX_RECORDS 4000
+#define STREAMWIRE_REPLAY_MAX_BYTES (4u * 1024u * 1024u)
+#define STREAMWIRE_FRAME_MAX (8u * 1024u * 1024u)
 
 /* One message of a stream. Strings and msg are borrowed from whatever was
  * decoded (a zone, a PGresult) unless stated otherwise. */
