@@ -446,25 +446,6 @@ compare:
     return 0;
 }
 
-/* Runs one statement with text parameters; a failure is classified. */
-static db_rc_t s_exec(consumer_t *c, PGconn *conn, const char *sql, int n,
-                      const char *const *params, const int *lengths, const int *formats,
-                      PGresult **out, err_t *err)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, lengths, formats, 1);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        if (out)
-            *out = res;
-        else
-            PQclear(res);
-        return DB_OK;
-    }
-    db_rc_t rc = db_failure(c->db, res, err);
-    PQclear(res);
-    return rc;
-}
-
 static db_rc_t s_dead_letter(consumer_t *c, PGconn *conn, const source_t *src,
                              const stream_record_t *rec, const char *reason, err_t *err)
 {
@@ -477,10 +458,10 @@ static db_rc_t s_dead_letter(consumer_t *c, PGconn *conn, const source_t *src,
     int formats[7] = {0, 0, 0, 0, 0, 1, 0};
     log_warn("message dead-lettered", LF_STR("consumer", c->name), LF_STR("stream", src->stream),
              LF_INT("seq", rec->seq), LF_STR("type", type), LF_STR("reason", reason));
-    return s_exec(c, conn,
-                  "INSERT INTO dead_letter (consumer, stream, seq, msg_id, type, body, reason)"
-                  " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                  7, params, lengths, formats, NULL, err);
+    return db_query(c->db, conn,
+                    "INSERT INTO dead_letter (consumer, stream, seq, msg_id, type, body, reason)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    7, params, lengths, formats, NULL, err);
 }
 
 /* Counts one more failure of rec, in the open transaction; returns the count
@@ -493,12 +474,13 @@ static db_rc_t s_count_failure(consumer_t *c, PGconn *conn, const source_t *src,
     snprintf(seq, sizeof seq, "%" PRId64, rec->seq);
     const char *params[4] = {c->name, src->stream, seq, reason};
     PGresult *res = NULL;
-    db_rc_t rc = s_exec(c, conn,
-                        "INSERT INTO stream_failure (consumer, stream, seq, failures, last_error)"
-                        " VALUES ($1, $2, $3, 1, $4) ON CONFLICT (consumer, stream, seq) DO UPDATE"
-                        " SET failures = stream_failure.failures + 1, last_error = $4,"
-                        " updated_at = now() RETURNING failures::int8",
-                        4, params, NULL, NULL, &res, err);
+    db_rc_t rc =
+        db_query(c->db, conn,
+                 "INSERT INTO stream_failure (consumer, stream, seq, failures, last_error)"
+                 " VALUES ($1, $2, $3, 1, $4) ON CONFLICT (consumer, stream, seq) DO UPDATE"
+                 " SET failures = stream_failure.failures + 1, last_error = $4,"
+                 " updated_at = now() RETURNING failures::int8",
+                 4, params, NULL, NULL, &res, err);
     if (rc == DB_OK) {
         *failures = (int)db_get_int64(res, 0, 0);
         PQclear(res);
@@ -537,9 +519,9 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
         return TXN_TRANSIENT;
     }
     const char *key[2] = {c->name, src->stream};
-    if (s_exec(c, conn,
-               "SELECT applied FROM stream_offset WHERE consumer = $1 AND stream = $2 FOR UPDATE",
-               2, key, NULL, NULL, &res, &err) != DB_OK)
+    if (db_query(c->db, conn,
+                 "SELECT applied FROM stream_offset WHERE consumer = $1 AND stream = $2 FOR UPDATE",
+                 2, key, NULL, NULL, &res, &err) != DB_OK)
         goto transient;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -616,10 +598,10 @@ static txn_status_t s_txn(consumer_t *c, source_t *src, const stream_record_t *r
     char applied_text[24];
     snprintf(applied_text, sizeof applied_text, "%" PRId64, applied);
     const char *upd[3] = {c->name, src->stream, applied_text};
-    if (s_exec(c, conn,
-               "UPDATE stream_offset SET applied = $3, updated_at = now()"
-               " WHERE consumer = $1 AND stream = $2",
-               3, upd, NULL, NULL, NULL, &err) != DB_OK)
+    if (db_query(c->db, conn,
+                 "UPDATE stream_offset SET applied = $3, updated_at = now()"
+                 " WHERE consumer = $1 AND stream = $2",
+                 3, upd, NULL, NULL, NULL, &err) != DB_OK)
         goto transient;
     db_rc_t crc = db_tx_commit(c->db, &err);
     if (crc != DB_OK) {

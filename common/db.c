@@ -332,6 +332,23 @@ db_rc_t db_exec(db_t *db, const char *sql, err_t *err)
     return rc;
 }
 
+db_rc_t db_query(db_t *db, PGconn *conn, const char *sql, int n, const char *const *params,
+                 const int *lengths, const int *formats, PGresult **out, err_t *err)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, lengths, formats, 1);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return DB_OK;
+    }
+    db_rc_t rc = db_failure(db, res, err);
+    PQclear(res);
+    return rc;
+}
+
 db_rc_t db_tx_begin(db_t *db, PGconn **conn, err_t *err)
 {
     if (db->in_tx) {

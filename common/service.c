@@ -404,14 +404,10 @@ static db_rc_t s_timer_dead_letter(service_t *svc, PGconn *conn, const timer_row
     const int formats[6] = {0, 0, 0, 0, 1, 0};
     log_warn("timer dead-lettered", LF_STR("key", t->key), LF_STR("kind", t->kind),
              LF_STR("reason", reason));
-    PGresult *res =
-        PQexecParams(conn,
-                     "INSERT INTO dead_letter (consumer, stream, seq, type, body, reason)"
-                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                     6, NULL, params, lengths, formats, 0);
-    db_rc_t rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : db_failure(svc->db, res, err);
-    PQclear(res);
-    return rc;
+    return db_query(svc->db, conn,
+                    "INSERT INTO dead_letter (consumer, stream, seq, type, body, reason)"
+                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    6, params, lengths, formats, NULL, err);
 }
 
 /* How one firing transaction ended. */

@@ -5,25 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Runs one statement with text parameters (binary where formats say so);
- * a failure is classified by db_failure(). Rows go to *out when wanted. */
-static db_rc_t s_run(db_t *db, PGconn *conn, const char *sql, int n, const char *const *params,
-                     const int *lengths, const int *formats, PGresult **out, err_t *err)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, lengths, formats, 1);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        if (out)
-            *out = res;
-        else
-            PQclear(res);
-        return DB_OK;
-    }
-    db_rc_t rc = db_failure(db, res, err);
-    PQclear(res);
-    return rc;
-}
-
 db_rc_t timer_set(db_t *db, PGconn *conn, const char *key, const char *kind, int64_t due_ms,
                   const char *payload, size_t payload_len, err_t *err)
 {
@@ -37,17 +18,17 @@ db_rc_t timer_set(db_t *db, PGconn *conn, const char *key, const char *kind, int
     const char *params[4] = {key, kind, due, payload ? payload : ""};
     const int lengths[4] = {0, 0, 0, (int)payload_len};
     const int formats[4] = {0, 0, 0, 1};
-    return s_run(db, conn,
-                 "INSERT INTO timer (key, kind, due_ms, payload) VALUES ($1, $2, $3, $4)"
-                 " ON CONFLICT (key) DO UPDATE SET kind = $2, due_ms = $3, payload = $4,"
-                 " failures = 0, last_error = NULL",
-                 4, params, lengths, formats, NULL, err);
+    return db_query(db, conn,
+                    "INSERT INTO timer (key, kind, due_ms, payload) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT (key) DO UPDATE SET kind = $2, due_ms = $3, payload = $4,"
+                    " failures = 0, last_error = NULL",
+                    4, params, lengths, formats, NULL, err);
 }
 
 db_rc_t timer_cancel(db_t *db, PGconn *conn, const char *key, err_t *err)
 {
     const char *params[1] = {key};
-    return s_run(db, conn, "DELETE FROM timer WHERE key = $1", 1, params, NULL, NULL, NULL, err);
+    return db_query(db, conn, "DELETE FROM timer WHERE key = $1", 1, params, NULL, NULL, NULL, err);
 }
 
 db_rc_t timer_next_due(db_t *db, int64_t *next_due, err_t *err)
@@ -56,7 +37,8 @@ db_rc_t timer_next_due(db_t *db, int64_t *next_due, err_t *err)
     PGresult *res = NULL;
     if (!conn)
         return DB_TRANSIENT;
-    db_rc_t rc = s_run(db, conn, "SELECT min(due_ms) FROM timer", 0, NULL, NULL, NULL, &res, err);
+    db_rc_t rc =
+        db_query(db, conn, "SELECT min(due_ms) FROM timer", 0, NULL, NULL, NULL, &res, err);
     if (rc == DB_OK) {
         *next_due = PQgetisnull(res, 0, 0) ? TIMER_NONE : db_get_int64(res, 0, 0);
         PQclear(res);
@@ -70,11 +52,11 @@ db_rc_t timer_take_due(db_t *db, PGconn *conn, int64_t now_ms, int max, PGresult
     snprintf(now, sizeof now, "%" PRId64, now_ms);
     snprintf(limit, sizeof limit, "%d", max);
     const char *params[2] = {now, limit};
-    return s_run(db, conn,
-                 "DELETE FROM timer WHERE key IN (SELECT key FROM timer WHERE due_ms <= $1"
-                 "   ORDER BY due_ms, key LIMIT $2 FOR UPDATE SKIP LOCKED)"
-                 " RETURNING key, kind, due_ms, payload, failures::int8",
-                 2, params, NULL, NULL, res, err);
+    return db_query(db, conn,
+                    "DELETE FROM timer WHERE key IN (SELECT key FROM timer WHERE due_ms <= $1"
+                    "   ORDER BY due_ms, key LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                    " RETURNING key, kind, due_ms, payload, failures::int8",
+                    2, params, NULL, NULL, res, err);
 }
 
 void timer_row(const PGresult *res, int i, timer_row_t *out)
@@ -96,8 +78,8 @@ db_rc_t timer_defer(db_t *db, const char *key, int64_t due_ms, int64_t delay_ms,
     char due[24];
     snprintf(due, sizeof due, "%" PRId64, due_ms + delay_ms);
     const char *params[3] = {key, due, why};
-    return s_run(db, conn,
-                 "UPDATE timer SET due_ms = $2, failures = failures + 1, last_error = $3"
-                 " WHERE key = $1",
-                 3, params, NULL, NULL, NULL, err);
+    return db_query(db, conn,
+                    "UPDATE timer SET due_ms = $2, failures = failures + 1, last_error = $3"
+                    " WHERE key = $1",
+                    3, params, NULL, NULL, NULL, err);
 }

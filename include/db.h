@@ -80,6 +80,14 @@ int db_sqlstate_is_transient(const char *state);
  * and ended only with db_tx_*(), never with a BEGIN string here. */
 db_rc_t db_exec(db_t *db, const char *sql, err_t *err);
 
+/* Runs one statement with parameters (text unless formats says binary;
+ * lengths only for binary ones) on conn, results in binary format. On
+ * success returns DB_OK and, when out is not NULL, the result in *out for
+ * the caller to PQclear(); otherwise the result is cleared. On failure
+ * returns what db_failure() says (nothing to clear). */
+db_rc_t db_query(db_t *db, PGconn *conn, const char *sql, int n, const char *const *params,
+                 const int *lengths, const int *formats, PGresult **out, err_t *err);
+
 /* Transactions: the one way to open and end one, so that no failure path
  * can leave the connection "idle in transaction (aborted)", where every
  * later statement fails with SQLSTATE 25P02.
