@@ -17,6 +17,7 @@ typedef struct outbox_rec {
 } outbox_rec_t;
 
 struct outbox {
+    char emitter[64];         /* the producing instance */
     char origin[96];          /* what the current records derive from */
     int64_t position;         /* its seq, or the timer's due time */
     uint32_t index;           /* records derived from it so far */
@@ -29,11 +30,13 @@ struct outbox {
     msgpack_sbuffer envelope; /* reused encoding buffer */
 };
 
-outbox_t *outbox_new(void)
+outbox_t *outbox_new(const char *emitter)
 {
     outbox_t *self = calloc(1, sizeof *self);
-    if (self)
-        msgpack_sbuffer_init(&self->envelope);
+    if (!self)
+        return NULL;
+    snprintf(self->emitter, sizeof self->emitter, "%s", emitter);
+    msgpack_sbuffer_init(&self->envelope);
     return self;
 }
 
@@ -62,6 +65,20 @@ size_t outbox_count(const outbox_t *o)
     return o->n;
 }
 
+int outbox_peek_last(const outbox_t *o, stream_record_t *out)
+{
+    if (o->n == 0)
+        return -1;
+    const outbox_rec_t *r = &o->recs[o->n - 1];
+    *out = (stream_record_t){.id = o->arena + r->id_off,
+                             .id_len = ENVELOPE_ID_LEN,
+                             .type = o->arena + r->type_off,
+                             .type_len = r->type_len,
+                             .msg = o->arena + r->msg_off,
+                             .msg_len = r->msg_len};
+    return 0;
+}
+
 /* FNV-1a over the cause, from two different bases: 128 bits that name the
  * derived record. Not cryptographic; it only has to be stable and spread. */
 static uint64_t s_fnv(uint64_t h, const void *data, size_t len)
@@ -77,9 +94,11 @@ static uint64_t s_fnv(uint64_t h, const void *data, size_t len)
 static void s_derived_id(const outbox_t *o, char out[ENVELOPE_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    char cause[160];
-    int n =
-        snprintf(cause, sizeof cause, "%s\n%lld\n%u", o->origin, (long long)o->position, o->index);
+    char cause[240];
+    int n = snprintf(cause, sizeof cause, "%s\n%s\n%lld\n%u", o->emitter, o->origin,
+                     (long long)o->position, o->index);
+    if (n < 0 || (size_t)n >= sizeof cause)
+        n = (int)sizeof cause - 1; /* cannot happen with these bounds; hash what fits */
     uint64_t a = s_fnv(14695981039346656037ull, cause, (size_t)n);
     uint64_t b = s_fnv(a ^ 0x9e3779b97f4a7c15ull, cause, (size_t)n);
     unsigned char bytes[16];

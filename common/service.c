@@ -186,7 +186,7 @@ int service_open(service_t *svc, const char *name, int argc, char **argv, int *e
     svc->zmq = zmq_ctx_new();
     svc->loop = loop_new();
     svc->db = db_new(url, user, password, name, svc->instance);
-    svc->outbox = outbox_new();
+    svc->outbox = outbox_new(svc->instance);
     svc->next_due = -1;
     const char *lock_ms = getenv("AIRGUARD_DB_LOCK_TIMEOUT_MS");
     if (lock_ms && *lock_ms) {

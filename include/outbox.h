@@ -4,11 +4,12 @@
  * committed, dropped if it rolled back.
  *
  * Each record is a full envelope (source = the instance, time = the
- * service's clock) whose id is derived from what caused it: the input's
- * stream and seq (or the fired timer's key and due time) and the record's
- * index among those it caused. Re-applying the same input after a crash
- * therefore derives the same ids, and the log's unique msg_id makes a second
- * copy impossible, not merely unlikely. */
+ * service's clock) whose id is derived from who derived it and what caused
+ * it: the emitting instance, the input's stream and seq (or the fired
+ * timer's key and due time) and the record's index among those it caused.
+ * Two services deriving from the same input get different ids. Re-applying the same input after a
+ * crash therefore derives the same ids, and the log's unique msg_id makes a second copy impossible,
+ * not merely unlikely. */
 #ifndef AIRGUARD_OUTBOX_H
 #define AIRGUARD_OUTBOX_H
 
@@ -20,8 +21,9 @@
 
 typedef struct outbox outbox_t;
 
-/* Returns NULL if out of memory. */
-outbox_t *outbox_new(void);
+/* emitter names the producing instance (copied; it enters every derived
+ * id). Returns NULL if out of memory. */
+outbox_t *outbox_new(const char *emitter);
 void outbox_destroy(outbox_t **self_p);
 
 /* Names the input that what follows is derived from: a stream and seq, or a
@@ -36,6 +38,10 @@ int outbox_add(outbox_t *o, const char *type, const char *subdistrict, const cha
 
 /* Number of records waiting. */
 size_t outbox_count(const outbox_t *o);
+
+/* The last record added (id, type and envelope borrowed until the next
+ * add or clear), for tests and logs; -1 when empty. */
+int outbox_peek_last(const outbox_t *o, stream_record_t *out);
 
 /* Appends the waiting records to p's stream inside the caller's open
  * transaction (one statement). */

@@ -11,6 +11,8 @@
 #include "log.h"
 #include "mp.h"
 #include "mpjson.h"
+#include "outbox.h"
+#include "uuid.h"
 #include "streamwire.h"
 #include "yamlpack.h"
 
@@ -333,6 +335,48 @@ static void test_yaml_events(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The id of a record derived into the outbox (outbox_add's envelope) for
+ * emitter, origin, position; the index-th derived from that cause. */
+static void s_derived(const char *emitter, const char *origin, int64_t position, int index,
+                      char out[ENVELOPE_ID_LEN + 1])
+{
+    outbox_t *o = outbox_new(emitter);
+    envelope_t env;
+    err_t err;
+    outbox_cause(o, origin, position);
+    const char body[] = "\x80"; /* {} */
+    for (int i = 0; i <= index; i++)
+        outbox_add(o, "relay.test", "baiyang", emitter, 1, body, 1, &err);
+    /* The last record's envelope: decode it back for its id. */
+    stream_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    envelope_init(&env);
+    out[0] = '\0';
+    if (outbox_peek_last(o, &rec) == 0 && envelope_decode(&env, rec.msg, rec.msg_len, &err) == 0)
+        snprintf(out, ENVELOPE_ID_LEN + 1, "%s", env.id);
+    envelope_fini(&env);
+    outbox_destroy(&o);
+}
+
+/* Derived ids: the same cause gives the same id (a replay after a crash
+ * derives what the log already holds, and its unique msg_id refuses a
+ * second copy); any other emitter, input, position or index another. */
+static void test_derived_ids(void)
+{
+    char a[37], b[37];
+    s_derived("relay-1", "events.intake-1", 42, 0, a);
+    s_derived("relay-1", "events.intake-1", 42, 0, b);
+    CHECK(strlen(a) == 36 && uuid_is_canonical(a, 36) && strcmp(a, b) == 0);
+    s_derived("cases-1", "events.intake-1", 42, 0, b);
+    CHECK(strcmp(a, b) != 0);
+    s_derived("relay-1", "events.intake-2", 42, 0, b);
+    CHECK(strcmp(a, b) != 0);
+    s_derived("relay-1", "events.intake-1", 43, 0, b);
+    CHECK(strcmp(a, b) != 0);
+    s_derived("relay-1", "events.intake-1", 42, 1, b);
+    CHECK(strcmp(a, b) != 0);
+}
+
 /* Transactions are opened and ended only by db_tx_*(): a BEGIN string
  * through db_exec() is refused before any connection is tried. */
 static void test_transactions_only_through_the_helper(void)
@@ -385,5 +429,6 @@ int main(void)
     RUN(test_yaml_events);
     RUN(test_failure_classification);
     RUN(test_transactions_only_through_the_helper);
+    RUN(test_derived_ids);
     return check_summary();
 }
