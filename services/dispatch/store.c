@@ -571,6 +571,7 @@ dispatch_store_t *dispatch_store_new(service_t *svc, dispatch_rules_t *const *ru
     s->svc = svc;
     s->rules = rules;
     s->n_rules = n;
+    s->gen = 1; /* entries start at 0: not changed in any transaction */
     s->n_ids_buckets = ID_BUCKETS_MIN;
     s->ids = calloc(s->n_ids_buckets, sizeof *s->ids);
     s->cap_cands = CANDIDATES_MAX;
