@@ -28,8 +28,8 @@ typedef struct dispatch_input {
         key_area[DISPATCH_INPUT_ID_MAX + 1], checkpoint[DISPATCH_INPUT_ID_MAX + 1],
         compound[DISPATCH_INPUT_ID_MAX + 1], school[DISPATCH_INPUT_ID_MAX + 1],
         detail[DISPATCH_INPUT_ID_MAX + 1], task[DISPATCH_INPUT_ID_MAX + 1],
-        by[DISPATCH_INPUT_ID_MAX + 1], reason[DISPATCH_INPUT_ID_MAX + 1],
-        outcome[DISPATCH_INPUT_ID_MAX + 1];
+        by[64 + 1], /* the catalogue's `by`: 1..64 bytes */
+        reason[DISPATCH_INPUT_ID_MAX + 1], outcome[DISPATCH_INPUT_ID_MAX + 1];
 } dispatch_input_t;
 
 /* Reads env (rules: its subdistrict's) into in. Returns 0, or -1 with err

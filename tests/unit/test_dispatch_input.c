@@ -35,6 +35,7 @@ static int s_read(const char *type, const char *json, dispatch_input_t *in, err_
     envelope_t env;
     msgpack_sbuffer buf;
     msgpack_unpacked up;
+    memset(in, 0, sizeof *in);
     int rc =
         s_env(&env, type, json, &buf, &up) == 0 ? dispatch_input_read(fx.r, &env, in, err) : -2;
     /* The input borrows env's id and type: keep copies for the checks. */
