@@ -64,6 +64,7 @@ run: started ${services[*]}; Ctrl-C stops everything.
 run: try   $build/bin/airguard health --service intake
 run: and   export AIRGUARD_SERVER_KEY=\$(cat var/keys/intake-server.pub) AIRGUARD_KEY_FILE=var/keys/operator.key
 run:       $build/bin/airguard catalogue --examples | $build/bin/airguard submit -
+run: then  $build/bin/airguard query '{"op":"tasks"}' --service dispatch
 TEXT
 
 # If a service dies, say so and keep the rest running; Ctrl-C still stops all.
