@@ -15,13 +15,15 @@
 #   returns    returned up to the bound, then held by the fallback owner, who
 #              cannot return it
 #   merge      a second report of the same incident merges into the task
+#   rollback   a batch with a message dispatch must dead-letter is redone
+#              without it: the open-task cache is put back first
 #   crash      a burst of reports with dispatch SIGKILLed while applying:
 #              replaying the input after each crash creates no second task
 #   sensitive  sensitive-date mode starts at the campaign's local midnight:
 #              a report just before gets normal deadlines, one just after
 #              half of them and the coordination group told
 # After each case, SQL invariants: one task per actionable event, the
-# dispatch log gap-free, no record id twice, nothing dead-lettered.
+# dispatch log gap-free, no record id twice, no dead letter but those expected.
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
 ag_pg_start
@@ -37,6 +39,7 @@ I_SUB=tcp://127.0.0.1:$((P + 2))
 D_CTL=tcp://127.0.0.1:$((P + 3))
 D_PUB=tcp://127.0.0.1:$((P + 4))
 NOW=$T0
+DEAD=0                    # dead letters the cases so far expect
 
 ag_db_create ag_dispatch intake dispatch
 cat >"$AG_WORK/intake.yaml" <<EOF
@@ -62,7 +65,7 @@ EOF
 
 q() { "$A" query "$2" --endpoint "$1" --timeout-ms 5000 --retries 2 2>&1; }
 start_dispatch() {
-    ag_start dispatch env AIRGUARD_CLOCK="manual:$NOW" "$AG_BIN/airguard-dispatch" --config "$AG_WORK/dispatch.yaml"
+    ag_start dispatch env AIRGUARD_CLOCK="manual:$NOW" "$AG_BIN/airguard-dispatch" --config "$AG_WORK/${1:-dispatch}.yaml"
     ag_wait_health "$D_CTL"
 }
 head_of() { ag_sql "SELECT coalesce(max(last_seq), 0) FROM $1.stream_head"; }
@@ -110,7 +113,7 @@ invariants() {
         "$n/$n"
     ag_eq "$1: dispatch applied intake's head" \
         "$(ag_sql "SELECT applied FROM dispatch.stream_offset WHERE stream = 'events.intake-1'")" "$(head_of intake)"
-    ag_eq "$1: nothing dead-lettered" "$(ag_sql "SELECT count(*) FROM dispatch.dead_letter")" 0
+    ag_eq "$1: dead letters: only those expected" "$(ag_sql "SELECT count(*) FROM dispatch.dead_letter")" "$DEAD"
 }
 
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
@@ -224,6 +227,34 @@ E7=$(uuid)
 submit "$E7" report.fireworks_set_off '{"grid":"fengyi-g01","lat":31.4,"lon":109.63}' $((NOW + 200 * MIN)) && settle
 ag_check "merge: outside the time window it is a new task" test -n "$(task_of "$E7")"
 invariants merge
+
+# ---- rollback: a batch redone without a message it cannot apply ------------
+# This dispatch has Baiyang's rules only, so a Shanhe event is a dead letter;
+# the batch it arrives in is rolled back and redone without it. The store
+# must put back what the rolled-back applies changed in memory: redone, the
+# acknowledgement must apply again, not be refused as "already acknowledged".
+mkdir -p "$AG_WORK/baiyang-only"
+cp "$AG_ROOT/seeds/baiyang-2019.yaml" "$AG_WORK/baiyang-only/"
+sed "s#campaigns: $AG_ROOT/seeds#campaigns: $AG_WORK/baiyang-only#" "$AG_WORK/dispatch.yaml" >"$AG_WORK/baiyang.yaml"
+E10=$(uuid)
+submit "$E10" report.open_burning '{"grid":"xinhua-g02","material":"rubbish"}' && settle
+T10=$(task_of "$E10")
+ag_stop dispatch
+submit "$(uuid)" task.acknowledged "{\"task\":\"$T10\",\"by\":\"xinhua-sq1\"}"
+printf '{"type":"report.open_burning","subdistrict":"shanhe","time":%s,"body":{"grid":"xiacun-g01","material":"straw"}}\n' "$NOW" |
+    "$A" submit - --endpoint "$I_SUB" --timeout-ms 5000 >/dev/null
+submit "$(uuid)" task.arrived "{\"task\":\"$T10\",\"by\":\"xinhua-sq1\"}"
+start_dispatch baiyang
+settle
+DEAD=1
+ag_eq "rollback: the other subdistrict's event is a dead letter, with the reason" \
+    "$(ag_sql "SELECT reason FROM dispatch.dead_letter")" "no dispatch rules for subdistrict 'shanhe'"
+ag_eq "rollback: acknowledged and arrived once each, nothing refused" \
+    "$(ag_sql "SELECT state FROM dispatch.task WHERE id = '$T10'")/$(records "$T10" task_acknowledged)/$(records "$T10" task_arrived)/$(records "$T10" response_rejected)" \
+    "arrived/1/1/0"
+invariants rollback
+ag_stop dispatch
+start_dispatch
 
 # ---- crash: replaying the input after SIGKILLs -----------------------------
 before=$(ag_sql "SELECT count(*) FROM dispatch.task")
