@@ -46,6 +46,9 @@ static consumer_apply_rc_t s_apply(void *arg, db_t *db, PGconn *conn, const char
     dispatch_t *self = arg;
     const dispatch_rules_t *r = dispatch_store_rules(self->store, env->subdistrict);
     dispatch_input_t in;
+    db_rc_t rc = dispatch_store_sync(self->store, conn, why);
+    if (rc != DB_OK)
+        return rc == DB_TRANSIENT ? APPLY_TRANSIENT : APPLY_FAILED;
     if (!r) {
         err_set(why, "no dispatch rules for subdistrict '%s'", env->subdistrict);
         return APPLY_REJECT;
@@ -65,7 +68,7 @@ static consumer_apply_rc_t s_apply(void *arg, db_t *db, PGconn *conn, const char
         dispatch_report_decide(r, &in.report, open, n, id, now, &self->d);
     } else if (in.what == DISPATCH_INPUT_RESPONSE) {
         const dispatch_rules_t *tr = NULL;
-        db_rc_t rc = dispatch_store_task(self->store, conn, in.response.task, &task, &tr, why);
+        rc = dispatch_store_task(self->store, conn, in.response.task, &task, &tr, why);
         if (rc != DB_OK)
             return rc == DB_TRANSIENT ? APPLY_TRANSIENT : APPLY_FAILED;
         if (task && tr != r)
@@ -88,6 +91,9 @@ static consumer_apply_rc_t s_fire(void *arg, db_t *db, PGconn *conn, const timer
     int64_t now = service_now_ms(&self->svc);
     const dispatch_rules_t *r = NULL;
     const char *slash = strchr(t->key, '/');
+    db_rc_t rc = dispatch_store_sync(self->store, conn, why);
+    if (rc != DB_OK)
+        return rc == DB_TRANSIENT ? APPLY_TRANSIENT : APPLY_FAILED;
     dispatch_decision_init(&self->d);
     if (strcmp(t->kind, dispatch_timer_name(DISPATCH_TIMER_SENSITIVE)) == 0) {
         if (!slash || !(r = dispatch_store_rules(self->store, slash + 1))) {
@@ -108,7 +114,7 @@ static consumer_apply_rc_t s_fire(void *arg, db_t *db, PGconn *conn, const timer
     }
     snprintf(id, sizeof id, "%.*s", DISPATCH_UUID_LEN, t->key);
     const dispatch_task_t *task = NULL;
-    db_rc_t rc = dispatch_store_task(self->store, conn, id, &task, &r, why);
+    rc = dispatch_store_task(self->store, conn, id, &task, &r, why);
     if (rc != DB_OK)
         return rc == DB_TRANSIENT ? APPLY_TRANSIENT : APPLY_FAILED;
     if (!task)

@@ -60,6 +60,10 @@ struct dispatch_store {
     size_t n_ids_buckets, n_entries;
     node_t *index[INDEX_BUCKETS]; /* merge index heads */
     uint64_t gen, stamp;
+    /* A rollback on connection db_gen_rolled_back (0: none since the last
+     * commit): if the connection was lost, the COMMIT may have succeeded
+     * after all (db.h), so the cache is read again from the table. */
+    uint64_t db_gen_rolled_back;
     /* The open transaction: */
     undo_t *undo;
     size_t n_undo, cap_undo;
@@ -124,6 +128,8 @@ static const char *const s_hist_cols[HISTORY_COLS] = {"task", "type",  "at_ms", 
                                                       "step", "round", "by_unit", "reason"};
 static const char *const s_hist_casts[HISTORY_COLS] = {
     "uuid", "text", "int8", "text", "text", "text", "text", "text", "int4", "int4", "text", "text"};
+
+static void s_clear(dispatch_store_t *s);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -595,11 +601,8 @@ void dispatch_store_destroy(dispatch_store_t **self_p)
     dispatch_store_t *s = *self_p;
     if (!s)
         return;
-    for (size_t i = 0; s->ids && i < s->n_ids_buckets; i++)
-        for (entry_t *e = s->ids[i], *next; e; e = next) {
-            next = e->hnext;
-            free(e);
-        }
+    if (s->ids)
+        s_clear(s);
     free(s->ids);
     free(s->undo);
     free(s->dirty);
@@ -666,14 +669,30 @@ static void s_remove(dispatch_store_t *s, entry_t *e)
     free(e);
 }
 
-db_rc_t dispatch_store_load(dispatch_store_t *s, err_t *err)
+/* Empties the cache (outside any transaction's changes). */
+static void s_clear(dispatch_store_t *s)
+{
+    for (size_t i = 0; i < s->n_ids_buckets; i++) {
+        for (entry_t *e = s->ids[i], *next; e; e = next) {
+            next = e->hnext;
+            free(e);
+        }
+        s->ids[i] = NULL;
+    }
+    memset(s->index, 0, sizeof s->index);
+    s->n_entries = 0;
+}
+
+/* Reads every open task into the (empty) cache, on conn. */
+static db_rc_t s_load(dispatch_store_t *s, PGconn *conn, err_t *err)
 {
     db_rc_t rc = DB_TRANSIENT;
     char *sql = s_select_sql("is_open");
-    PGconn *conn = db_conn(s->svc->db, err);
     PGresult *res = NULL;
-    if (!sql || !conn)
+    if (!sql) {
+        err_set(err, "out of memory");
         goto out;
+    }
     res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = db_failure(s->svc->db, res, err);
@@ -695,6 +714,32 @@ db_rc_t dispatch_store_load(dispatch_store_t *s, err_t *err)
 out:
     PQclear(res);
     free(sql);
+    return rc;
+}
+
+db_rc_t dispatch_store_load(dispatch_store_t *s, err_t *err)
+{
+    PGconn *conn = db_conn(s->svc->db, err);
+    if (!conn)
+        return DB_TRANSIENT;
+    s_clear(s);
+    db_rc_t rc = s_load(s, conn, err);
+    if (rc != DB_OK)
+        s_clear(s);
+    return rc;
+}
+
+db_rc_t dispatch_store_sync(dispatch_store_t *s, PGconn *conn, err_t *err)
+{
+    if (!s->db_gen_rolled_back || s->db_gen_rolled_back == db_generation(s->svc->db))
+        return DB_OK;
+    log_warn("connection lost in a rollback: reading the open tasks again");
+    s_clear(s);
+    db_rc_t rc = s_load(s, conn, err);
+    if (rc != DB_OK)
+        s_clear(s); /* the rollback that follows leaves db_gen_rolled_back set: next time */
+    else
+        s->db_gen_rolled_back = 0;
     return rc;
 }
 
@@ -1001,10 +1046,14 @@ db_rc_t dispatch_store_flush(dispatch_store_t *s, PGconn *conn, err_t *err)
 void dispatch_store_after(dispatch_store_t *s, int committed)
 {
     if (committed) {
+        s->db_gen_rolled_back = 0;
         for (size_t i = 0; i < s->n_dirty; i++)
             if (!dispatch_task_is_open(&s->dirty[i]->task))
                 s_remove(s, s->dirty[i]);
     } else {
+        uint64_t gen = db_generation(s->svc->db);
+        if (!s->db_gen_rolled_back)
+            s->db_gen_rolled_back = gen ? gen : 1;
         for (size_t i = s->n_undo; i-- > 0;) {
             const undo_t *u = &s->undo[i];
             entry_t *e = s_find(s, u->id);

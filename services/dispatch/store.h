@@ -52,6 +52,12 @@ const dispatch_rules_t *dispatch_store_rules_at(const dispatch_store_t *s, size_
  * the rules do not know; err says which). */
 db_rc_t dispatch_store_load(dispatch_store_t *s, err_t *err);
 
+/* At the start of each apply and firing, inside the transaction: when a
+ * rollback happened on a connection that has since been replaced, the
+ * COMMIT before it may have succeeded unseen (db.h: outcome unknown), so
+ * the open tasks are read again on conn. Otherwise does nothing. */
+db_rc_t dispatch_store_sync(dispatch_store_t *s, PGconn *conn, err_t *err);
+
 /* At start, in a transaction of its own: sets each subdistrict's
  * sensitive-mode timer when it is not set yet (a set one is kept: it may
  * be due already, and must then fire to record the change). */

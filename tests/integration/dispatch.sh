@@ -17,8 +17,9 @@
 #   merge      a second report of the same incident merges into the task
 #   rollback   a batch with a message dispatch must dead-letter is redone
 #              without it: the open-task cache is put back first
-#   crash      a burst of reports with dispatch SIGKILLed while applying:
-#              replaying the input after each crash creates no second task
+#   crash      a burst of reports with dispatch SIGKILLed while applying, and
+#              PostgreSQL restarted: replaying the input after each crash
+#              creates no second task
 #   sensitive  sensitive-date mode starts at the campaign's local midnight:
 #              a report just before gets normal deadlines, one just after
 #              half of them and the coordination group told
@@ -258,19 +259,26 @@ start_dispatch
 
 # ---- crash: replaying the input after SIGKILLs -----------------------------
 before=$(ag_sql "SELECT count(*) FROM dispatch.task")
-"$AG_TESTBIN/stream_load" --endpoint "$I_SUB" --count 3000 --clients 4 --type report.meat_smoking \
+"$AG_TESTBIN/stream_load" --endpoint "$I_SUB" --count 6000 --clients 4 --type report.meat_smoking \
     --body-json '{"grid":"baima-g02"}' --source test --subdistrict baiyang >"$AG_WORK/load.out" 2>&1 &
 load=$!
+# PostgreSQL restarted under it: transactions cut off mid-way, maybe after
+# their COMMIT (the store then reads its open tasks again).
+if ag_can_crash_pg; then
+    sleep 0.7
+    ag_pg_crash
+fi
 for i in 1 2 3; do
     sleep 1
     ag_kill9 dispatch
     start_dispatch
 done
 wait "$load"
-ag_check "crash: every report acknowledged" grep -q "acked=3000" "$AG_WORK/load.out"
+ag_check "crash: every report acknowledged" grep -q "acked=6000" "$AG_WORK/load.out"
+ag_log "crash: dispatch re-read its open tasks after a lost connection $(grep -c 'reading the open tasks again' "$AG_WORK/dispatch.log") time(s)"
 settle
 ag_eq "crash: one task per report, none twice" \
-    "$(ag_sql "SELECT count(*) - $before FROM dispatch.task")" 3000
+    "$(ag_sql "SELECT count(*) - $before FROM dispatch.task")" 6000
 invariants crash
 
 # ---- sensitive-date mode ----------------------------------------------------
