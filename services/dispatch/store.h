@@ -1,5 +1,6 @@
 /* store.h - dispatch's persistence: the thin layer between the pure
- * decision functions and the service skeleton's transaction.
+ * decision functions and the service skeleton's transaction. The open
+ * tasks in memory are cache.c's; the rows and their SQL columns rows.c's.
  *
  * Design: every open task lives in memory (loaded once at start from the
  * `task` table, where is_open), so a decision's state costs no round trip;
