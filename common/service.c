@@ -341,6 +341,29 @@ db_rc_t service_timer_cancel(service_t *svc, const char *key, err_t *err)
     return timer_cancel(svc->db, conn, key, err);
 }
 
+db_rc_t service_timer_set_many(service_t *svc, const char *keys, const char *kinds,
+                               const char *dues, err_t *err)
+{
+    PGconn *conn = db_in_tx(svc->db) ? db_conn(svc->db, err) : NULL;
+    if (!conn) {
+        err_set(err, "timers: set outside a transaction");
+        return DB_FAILED;
+    }
+    svc->timers_dirty = 1;
+    return timer_set_many(svc->db, conn, keys, kinds, dues, err);
+}
+
+db_rc_t service_timer_cancel_many(service_t *svc, const char *keys, err_t *err)
+{
+    PGconn *conn = db_in_tx(svc->db) ? db_conn(svc->db, err) : NULL;
+    if (!conn) {
+        err_set(err, "timers: cancelled outside a transaction");
+        return DB_FAILED;
+    }
+    svc->timers_dirty = 1;
+    return timer_cancel_many(svc->db, conn, keys, err);
+}
+
 /* The consumer's apply: names the cause of what the domain derives. */
 static consumer_apply_rc_t s_apply(void *arg, db_t *db, PGconn *conn, const char *stream,
                                    const stream_record_t *rec, const envelope_t *env, err_t *why)

@@ -31,6 +31,26 @@ db_rc_t timer_cancel(db_t *db, PGconn *conn, const char *key, err_t *err)
     return db_query(db, conn, "DELETE FROM timer WHERE key = $1", 1, params, NULL, NULL, NULL, err);
 }
 
+db_rc_t timer_set_many(db_t *db, PGconn *conn, const char *keys, const char *kinds,
+                       const char *dues, err_t *err)
+{
+    const char *params[3] = {keys, kinds, dues};
+    return db_query(
+        db, conn,
+        "INSERT INTO timer (key, kind, due_ms)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])"
+        " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_ms = excluded.due_ms,"
+        " payload = '', failures = 0, last_error = NULL",
+        3, params, NULL, NULL, NULL, err);
+}
+
+db_rc_t timer_cancel_many(db_t *db, PGconn *conn, const char *keys, err_t *err)
+{
+    const char *params[1] = {keys};
+    return db_query(db, conn, "DELETE FROM timer WHERE key = ANY($1::text[])", 1, params, NULL,
+                    NULL, NULL, err);
+}
+
 db_rc_t timer_next_due(db_t *db, int64_t *next_due, err_t *err)
 {
     PGconn *conn = db_conn(db, err);

@@ -37,6 +37,15 @@ typedef struct timer_row {
 db_rc_t timer_set(db_t *db, PGconn *conn, const char *key, const char *kind, int64_t due_ms,
                   const char *payload, size_t payload_len, err_t *err);
 
+/* Sets (or moves) many timers with one statement, in the open transaction
+ * on conn: keys, kinds and dues (int8) are array literals of one length
+ * (pgarray.h), keys without repeats; payloads are left empty. */
+db_rc_t timer_set_many(db_t *db, PGconn *conn, const char *keys, const char *kinds,
+                       const char *dues, err_t *err);
+
+/* Removes every timer of the array literal keys that is set. */
+db_rc_t timer_cancel_many(db_t *db, PGconn *conn, const char *keys, err_t *err);
+
 /* Removes timer key if set, in the open transaction. */
 db_rc_t timer_cancel(db_t *db, PGconn *conn, const char *key, err_t *err);
 

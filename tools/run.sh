@@ -143,6 +143,9 @@ done
     fi
     echo "run:   $build/bin/airguard health --service intake"
     echo "run:   $build/bin/airguard catalogue --examples | $build/bin/airguard submit -"
+    if [ -x "$build/bin/airguard-dispatch" ]; then
+        echo "run:   $build/bin/airguard query '{\"op\":\"tasks\"}' --service dispatch"
+    fi
 } >&2
 
 describe() { # exit status -> words

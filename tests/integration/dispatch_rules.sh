@@ -38,11 +38,12 @@ check_mixed() { # the good file is still reported, the run fails
 ag_check "a good and a broken file: exit 1, both reported" check_mixed
 
 check_usage() {
-    "$D" >/dev/null 2>&1
-    [ $? -eq 2 ] || return 1
     "$D" --check-rules >/dev/null 2>&1
-    [ $? -eq 2 ]
+    [ $? -eq 2 ] || return 1
+    # Without --check-rules it is the service: an unknown argument refuses to start.
+    timeout 10 "$D" --bogus >/dev/null 2>&1
+    [ $? -eq 1 ]
 }
-ag_check "usage errors exit 2" check_usage
+ag_check "usage errors: --check-rules without files exits 2, an unknown argument 1" check_usage
 
 ag_summary
