@@ -136,7 +136,7 @@ kill_container_pid() {
     fi
     comm=$(cat "/proc/$pid/comm" 2>/dev/null)
     pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
-    if [ "$comm" != "$prog" ] || [ -z "$pgid" ] || [ "$pgid" = "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
+    if [ "$comm" != "${prog:0:15}" ] || [ -z "$pgid" ] || [ "$pgid" = "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
         echo "pid $pid is '$comm' (pgid '$pgid'), not $prog of container $c: not killing it" >&2
         return 1
     fi
@@ -565,6 +565,57 @@ end_round
 log "crash 3: $(grep -c . "$WORK/crash3.refused" 2>/dev/null || echo 0) submits refused while the database was away, then sent again"
 after_crash crash3
 log "events stored: $(sql "SELECT count(*) FROM intake.stream_log")"
+
+# ---- 5b. dispatch follows intake's stream ----------------------------------------
+# dispatch_settled: dispatch has applied intake's head (every event so far).
+dispatch_settled() {
+    local head i got=
+    head=$(sql "SELECT last_seq FROM intake.stream_head WHERE stream = 'events.intake-1'")
+    for ((i = 0; i < 120; i++)); do
+        got=$(sql "SELECT applied FROM dispatch.stream_offset WHERE stream = 'events.intake-1'" 2>/dev/null)
+        [ "$got" = "$head" ] && return 0
+        sleep 1
+    done
+    echo "dispatch applied ${got:-nothing} of $head" >&2
+    return 1
+}
+# dispatch_invariants NAME: one task per opening event, the dispatch log
+# gap-free, no record twice.
+dispatch_invariants() {
+    local name=$1
+    eq "$name: one task per report, none twice" \
+        "$(sql "SELECT count(*) - count(DISTINCT event) FROM dispatch.task")" 0
+    eq "$name: dispatch log gap-free, head agrees" \
+        "$(sql "SELECT count(*) = max(seq) AND max(seq) = (SELECT last_seq FROM dispatch.stream_head) FROM dispatch.stream_log")" t
+    eq "$name: no dispatch record twice" \
+        "$(sql "SELECT count(*) - count(DISTINCT msg_id) FROM dispatch.stream_log")" 0
+    eq "$name: every task announced once on the dispatch stream" \
+        "$(sql "SELECT (SELECT count(*) FROM dispatch.task) = (SELECT count(*) FROM dispatch.stream_log WHERE type = 'dispatch.task_created')")" t
+}
+must "dispatch: applied every event intake stored" dispatch_settled
+report_id=$(grep '"type":"report.open_burning"' "$WORK/batch1.jsonl" | head -n 1 | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
+eq "dispatch: the host's open-burning report became one task with a holder" \
+    "$(sql "SELECT count(*) FROM dispatch.task WHERE event = '$report_id' AND holder IS NOT NULL")" 1
+eq "dispatch: its task is on the dispatch stream" \
+    "$(sql "SELECT count(*) > 0 FROM dispatch.stream_log WHERE type = 'dispatch.task_created'")" t
+dispatch_invariants "dispatch"
+
+dispatch=$(cid dispatch)
+[ -n "$dispatch" ] || fatal "dispatch container found"
+log "crash 4: SIGKILL to dispatch's process while a client submits"
+tasks_before=$(sql "SELECT count(*) FROM dispatch.task")
+submitter crash4 40 &
+SUB=$!
+sleep 1.5
+started=$(docker inspect -f '{{.State.StartedAt}}' "$dispatch")
+must "crash 4: dispatch process SIGKILLed" kill_container_pid "$dispatch" airguard-dispatch
+must "crash 4: the engine restarts dispatch by itself" wait_restarted "$dispatch" "$started"
+must "crash 4: dispatch healthy again" wait_healthy dispatch 120
+end_round
+after_crash crash4
+must "crash 4: dispatch applied every event intake stored" dispatch_settled
+check "crash 4: the round's reports opened tasks" test "$(sql "SELECT count(*) FROM dispatch.task")" -gt "$tasks_before"
+dispatch_invariants "crash 4"
 
 # ---- 6. operator checks ---------------------------------------------------------
 for s in "${SERVICES[@]}"; do

@@ -32,6 +32,7 @@
 #include "campaignset.h"
 #include "curvekey.h"
 #include "mp.h"
+#include "uuid.h"
 
 /* Default control endpoints of a local suite (the files in config/ agree). */
 static const char *s_service_endpoint(const char *service)
@@ -68,6 +69,12 @@ static void s_usage(FILE *out)
         "  reset-stream --stream S  follow a halted stream (recreated under its name) anew\n"
         "                         from seq 1; what was applied from the old one stays\n"
         "  clock [--set-ms MS]    the service's clock; moves a manual clock (a simulation)\n"
+        "\n"
+        "Dispatch (default --service dispatch):\n"
+        "  tasks [--unit U] [--community C] [--subdistrict S] [--overdue] [--limit N]\n"
+        "                         open tasks, and who holds them\n"
+        "  task ID                one task with its full history\n"
+        "  units [--subdistrict S] every unit and the open tasks it holds now\n"
         "  idle                   has it applied everything, with no timer due?\n"
         "\n"
         "Sending events to intake:\n"
@@ -267,6 +274,57 @@ static bool s_valid_source(const char *s)
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
+/* A unit, community or subdistrict id as the campaign files write them. */
+static bool s_valid_id(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 63 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* Appends ,"key":"value" to a request after checking value's charset. */
+static int s_add_filter(char *req, size_t cap, const char *key, const char *value)
+{
+    if (!value)
+        return 0;
+    if (!s_valid_id(value)) {
+        fprintf(stderr, "airguard: --%s '%s': 1..63 characters of A-Z a-z 0-9 _ . -\n", key, value);
+        return -1;
+    }
+    size_t used = strlen(req);
+    snprintf(req + used, cap - used, ",\"%s\":\"%s\"", key, value);
+    return 0;
+}
+
+/* task ID | tasks [filters] | units [--subdistrict S]: dispatch's queries
+ * (docs/protocol.md 6.1), printed as the service answers them. */
+static int s_dispatch_query(void *ctx, const cli_opts_t *o, const char *cmd, const char *id,
+                            const char *unit, const char *community, const char *subdistrict,
+                            bool overdue, long long limit)
+{
+    char req[512];
+    if (!strcmp(cmd, "task")) {
+        if (!id || !uuid_is_canonical(id, strlen(id))) {
+            fprintf(stderr, "airguard: task ID: the task's id, a UUID (see 'airguard tasks')\n");
+            return 2;
+        }
+        snprintf(req, sizeof req, "{\"op\":\"task\",\"id\":\"%s\"}", id);
+        return s_control(ctx, o, req);
+    }
+    snprintf(req, sizeof req, "{\"op\":\"%s\"", cmd);
+    if (s_add_filter(req, sizeof req, "subdistrict", subdistrict) != 0 ||
+        (!strcmp(cmd, "tasks") && (s_add_filter(req, sizeof req, "unit", unit) != 0 ||
+                                   s_add_filter(req, sizeof req, "community", community) != 0)))
+        return 2;
+    size_t used = strlen(req);
+    if (!strcmp(cmd, "tasks") && overdue)
+        used += (size_t)snprintf(req + used, sizeof req - used, ",\"overdue\":true");
+    if (!strcmp(cmd, "tasks") && limit >= 0)
+        used += (size_t)snprintf(req + used, sizeof req - used, ",\"limit\":%lld", limit);
+    snprintf(req + used, sizeof req - used, "}");
+    return s_control(ctx, o, req);
+}
+
 /* A stream name as producers make them: 1..63 of [a-z0-9._-]. */
 static bool s_valid_stream(const char *s)
 {
@@ -299,7 +357,9 @@ int main(int argc, char **argv)
     const char *positional = NULL, *service = NULL, *server_key = NULL, *server_key_file = NULL,
                *key_file = NULL, *out = NULL, *type = NULL, *stream = NULL;
     bool examples = false, markdown = false, json = false, table = false, follow = false;
-    long long from = 1, set_ms = 0;
+    long long from = 1, set_ms = 0, limit = -1;
+    const char *unit = NULL, *community = NULL, *subdistrict = NULL;
+    bool overdue = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -341,6 +401,16 @@ int main(int argc, char **argv)
             positional = argv[++i];
         else if (!strcmp(a, "--set-ms") && v)
             set_ms = atoll(argv[++i]);
+        else if (!strcmp(a, "--unit") && v)
+            unit = argv[++i];
+        else if (!strcmp(a, "--community") && v)
+            community = argv[++i];
+        else if (!strcmp(a, "--subdistrict") && v)
+            subdistrict = argv[++i];
+        else if (!strcmp(a, "--limit") && v)
+            limit = atoll(argv[++i]);
+        else if (!strcmp(a, "--overdue"))
+            overdue = true;
         else if (!strcmp(a, "--endpoint") && v)
             o.endpoint = argv[++i];
         else if (!strcmp(a, "--service") && v)
@@ -407,9 +477,12 @@ int main(int argc, char **argv)
         so.input = positional ? positional : "-";
         rc = cli_submit_run(ctx, &o, &so);
     } else {
+        bool dispatch_query =
+            !strcmp(cmd, "task") || !strcmp(cmd, "tasks") || !strcmp(cmd, "units");
         if (!o.endpoint)
-            o.endpoint = getenv("AIRGUARD_ENDPOINT") ? getenv("AIRGUARD_ENDPOINT")
-                                                     : s_service_endpoint("intake");
+            o.endpoint = dispatch_query                ? s_service_endpoint("dispatch")
+                         : getenv("AIRGUARD_ENDPOINT") ? getenv("AIRGUARD_ENDPOINT")
+                                                       : s_service_endpoint("intake");
         char req[64];
         if (!strcmp(cmd, "ping"))
             cmd = "version"; /* any answer at all means the service is alive */
@@ -429,6 +502,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(cmd, "reset-stream")) {
             fprintf(stderr, "airguard: reset-stream needs --stream NAME ([a-z0-9._-], the"
                             " followed stream that 'streams' shows halted)\n");
+        } else if (dispatch_query) {
+            rc = s_dispatch_query(ctx, &o, cmd, positional, unit, community, subdistrict, overdue,
+                                  limit);
         } else if (!strcmp(cmd, "clock") || !strcmp(cmd, "idle")) {
             if (set_ms)
                 snprintf(req, sizeof req, "{\"op\":\"clock\",\"set_ms\":%lld}", set_ms);

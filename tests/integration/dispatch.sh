@@ -137,6 +137,16 @@ ag_check "route: the tasks op lists it under its unit" \
     grep -q "\"count\":1,.*$T1" <<<"$(q "$D_CTL" '{"op":"tasks","unit":"baima-sq1"}')"
 ag_check "route: the units op says who holds it" \
     grep -q "\"unit\":\"baima-sq1\"[^}]*\"holds\":1,\"tasks\":\[\"$T1\"\]" <<<"$(q "$D_CTL" '{"op":"units"}')"
+ag_check "route: airguard task ID shows it" \
+    grep -q "\"holder\":\"baima-sq1\"" <<<"$("$A" task "$T1" --endpoint "$D_CTL" 2>&1)"
+ag_check "route: airguard tasks --unit lists it" \
+    grep -q "\"count\":1,.*$T1" <<<"$("$A" tasks --unit baima-sq1 --endpoint "$D_CTL" 2>&1)"
+ag_check "route: airguard tasks --unit of another unit does not" \
+    grep -q '"count":0' <<<"$("$A" tasks --unit modou-sq1 --endpoint "$D_CTL" 2>&1)"
+ag_check "route: airguard units says who holds it" \
+    grep -q "\"unit\":\"baima-sq1\"[^}]*\"holds\":1" <<<"$("$A" units --endpoint "$D_CTL" 2>&1)"
+ag_check "route: airguard task with a bad id is a usage error" \
+    bash -c "! '$A' task not-a-uuid --endpoint '$D_CTL' 2>/dev/null"
 ag_check "route: an unknown task is E_NOT_FOUND" \
     grep -q E_NOT_FOUND <<<"$(q "$D_CTL" "{\"op\":\"task\",\"id\":\"$(uuid)\"}")"
 ag_check "route: dispatch stops cleanly on SIGTERM" ag_stop dispatch
