@@ -40,9 +40,9 @@ void dispatch_assign(const dispatch_rules_t *r, dispatch_task_t *t, const dispat
     }
     if (!is_new)
         dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ESCALATE, t->id);
+    /* One deadline timer, at the first stage; it moves itself on
+     * (escalation.h). */
     dispatch_decision_timer_set(d, DISPATCH_TIMER_ACK, t->id, NULL, t->due_ack_ms);
-    dispatch_decision_timer_set(d, DISPATCH_TIMER_ARRIVE, t->id, NULL, t->due_arrive_ms);
-    dispatch_decision_timer_set(d, DISPATCH_TIMER_RESOLVE, t->id, NULL, t->due_resolve_ms);
     dispatch_decision_task(d, t);
 }
 

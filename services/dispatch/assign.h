@@ -15,7 +15,7 @@
 
 /* Gives t to owner at now_ms for reason why (borrowed, static or rules):
  * sets holder and deadlines (tightened inside a key area and in
- * sensitive-date mode at now_ms), sets the three deadline timers (and
+ * sensitive-date mode at now_ms), sets the deadline timer at ack (and
  * cancels a running escalation's timer when not new), records
  * TASK_CREATED (is_new) or TASK_ASSIGNED naming event (may be NULL), one
  * TASK_NOTIFIED per unit in route's notify list (route may be NULL), and

@@ -28,7 +28,12 @@ dispatch_record_t *dispatch_decision_record(dispatch_decision_t *d, dispatch_rec
 
 void dispatch_timer_key(dispatch_timer_kind_t kind, const char *task_id, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s", task_id ? task_id : "", dispatch_timer_name(kind));
+    /* The three deadlines share one key: only the next one is ever set
+     * (escalation.h), so a task costs one timer row, not three. */
+    bool deadline = kind == DISPATCH_TIMER_ACK || kind == DISPATCH_TIMER_ARRIVE ||
+                    kind == DISPATCH_TIMER_RESOLVE;
+    snprintf(out, cap, "%s/%s", task_id ? task_id : "",
+             deadline ? "deadline" : dispatch_timer_name(kind));
 }
 
 static dispatch_timer_t *s_timer(dispatch_decision_t *d)

@@ -82,7 +82,7 @@ typedef enum dispatch_timer_kind {
 typedef struct dispatch_timer {
     bool cancel;                      /* true: cancel key; false: set it */
     dispatch_timer_kind_t kind;       /* what fires */
-    char key[DISPATCH_TIMER_KEY_MAX]; /* "<task>/<kind>" or "sensitive/<subdistrict>" */
+    char key[DISPATCH_TIMER_KEY_MAX]; /* dispatch_timer_key(), or "sensitive/<subdistrict>" */
     char task[DISPATCH_UUID_LEN + 1]; /* the task, "" for the mode timer */
     int64_t due_ms;                   /* set: when, UTC ms */
 } dispatch_timer_t;
@@ -121,7 +121,9 @@ void dispatch_decision_task(dispatch_decision_t *d, const dispatch_task_t *t);
 const char *dispatch_record_name(dispatch_record_type_t type);
 const char *dispatch_timer_name(dispatch_timer_kind_t kind);
 
-/* The timer key of kind for a task ("<task>/<kind>"), into out. */
+/* The timer key of kind for a task, into out: "<task>/deadline" for the
+ * three deadline kinds (one timer per task, moved from stage to stage),
+ * "<task>/escalate" for the escalate timer. */
 void dispatch_timer_key(dispatch_timer_kind_t kind, const char *task_id, char *out, size_t cap);
 
 #endif

@@ -27,6 +27,22 @@ static int64_t s_due(const dispatch_task_t *t, dispatch_stage_t s)
                                         : t->due_resolve_ms;
 }
 
+static dispatch_timer_kind_t s_timer_of(dispatch_stage_t s)
+{
+    return s == DISPATCH_STAGE_ACK      ? DISPATCH_TIMER_ACK
+           : s == DISPATCH_STAGE_ARRIVE ? DISPATCH_TIMER_ARRIVE
+                                        : DISPATCH_TIMER_RESOLVE;
+}
+
+/* The first stage after `after` not reached yet, or DISPATCH_STAGE_NONE. */
+static dispatch_stage_t s_unreached_after(const dispatch_task_t *t, dispatch_stage_t after)
+{
+    for (int s = (int)after + 1; s <= DISPATCH_STAGE_RESOLVE; s++)
+        if (!s_reached(t, (dispatch_stage_t)s))
+            return (dispatch_stage_t)s;
+    return DISPATCH_STAGE_NONE;
+}
+
 int dispatch_escalation_addressee(const dispatch_rules_t *r, const dispatch_task_t *t, int step,
                                   const dispatch_unit_t **unit, const char **role)
 {
@@ -109,6 +125,16 @@ void dispatch_escalation_on_timer(const dispatch_rules_t *r, dispatch_task_t *t,
 {
     if (!dispatch_task_is_open(t) || t->state == DISPATCH_TASK_RETURNED)
         return;
+    if (kind >= DISPATCH_TIMER_ACK && kind <= DISPATCH_TIMER_RESOLVE) {
+        /* The one deadline timer moves on to the next stage not reached,
+         * whether or not this one was (it fires at once if already due). */
+        dispatch_stage_t fired = kind == DISPATCH_TIMER_ACK      ? DISPATCH_STAGE_ACK
+                                 : kind == DISPATCH_TIMER_ARRIVE ? DISPATCH_STAGE_ARRIVE
+                                                                 : DISPATCH_STAGE_RESOLVE;
+        dispatch_stage_t next = s_unreached_after(t, fired);
+        if (next != DISPATCH_STAGE_NONE)
+            dispatch_decision_timer_set(d, s_timer_of(next), t->id, NULL, s_due(t, next));
+    }
     if (kind == DISPATCH_TIMER_ESCALATE) {
         if (t->esc_stage == DISPATCH_STAGE_NONE || s_exhausted(r, t))
             return;
@@ -141,10 +167,16 @@ void dispatch_escalation_on_progress(const dispatch_rules_t *r, dispatch_task_t 
                                      dispatch_decision_t *d)
 {
     (void)r;
-    if (t->acked_ms)
+    /* The deadline timer stands at the first stage neither reached nor
+     * fired. If the first stage not reached is still ahead (due after
+     * now), every earlier one is reached, so the timer belongs there;
+     * if it is already due, the timer has fired for it or is about to
+     * (and moves on by itself): left alone. */
+    dispatch_stage_t next = s_unreached_after(t, DISPATCH_STAGE_NONE);
+    if (next == DISPATCH_STAGE_NONE)
         dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ACK, t->id);
-    if (t->arrived_ms)
-        dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ARRIVE, t->id);
+    else if (s_due(t, next) > now_ms)
+        dispatch_decision_timer_set(d, s_timer_of(next), t->id, NULL, s_due(t, next));
     if (t->esc_stage == DISPATCH_STAGE_NONE)
         return;
     if (!s_reached(t, t->esc_stage)) { /* a later stage arrived first: still late */

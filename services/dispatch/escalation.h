@@ -1,8 +1,12 @@
 /* escalation.h - what happens when a deadline passes (and when the late
  * stage is finally reached).
  *
- * A deadline timer (ack / arrive / resolve) that fires before its stage is
- * reached records TASK_OVERDUE; if the task is not escalating yet it turns
+ * A task has one deadline timer, standing at the first stage neither
+ * reached nor fired: set for ack when the task is given to a unit, moved
+ * to the next stage not reached when it fires, and forward when a
+ * response reaches its stage before it is due. A deadline timer (kind
+ * ack / arrive / resolve) that fires before its stage is reached records
+ * TASK_OVERDUE; if the task is not escalating yet it turns
  * ESCALATED and the chain starts: step 1 is recorded as TASK_ESCALATED
  * addressed to its unit (a patrol group step names the group of the task's
  * community and the role, "deputies" or "leaders"; a step with no such
@@ -29,8 +33,8 @@ void dispatch_escalation_on_timer(const dispatch_rules_t *r, dispatch_task_t *t,
                                   dispatch_timer_kind_t kind, int64_t now_ms,
                                   dispatch_decision_t *d);
 
-/* After t reached a stage (acknowledged, arrived) at now_ms: cancels the
- * deadline timers of reached stages and stops or carries on escalation as
+/* After t reached a stage (acknowledged, arrived) at now_ms: moves the
+ * deadline timer past reached stages (see above) and stops or carries on escalation as
  * above. Does not store t (the caller does). */
 void dispatch_escalation_on_progress(const dispatch_rules_t *r, dispatch_task_t *t, int64_t now_ms,
                                      dispatch_decision_t *d);

@@ -66,9 +66,7 @@ static void s_done(const dispatch_rules_t *r, dispatch_task_t *t, const dispatch
 {
     t->outcome = outcome;
     s_progress_record(d, DISPATCH_REC_TASK_DONE, t, resp->event, outcome, now_ms);
-    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ACK, t->id);
-    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ARRIVE, t->id);
-    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_RESOLVE, t->id);
+    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ACK, t->id); /* the deadline timer */
     dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ESCALATE, t->id);
     dispatch_task_apply(t, DISPATCH_ACT_CLOSE, now_ms, NULL, 0);
     s_progress_record(d, DISPATCH_REC_TASK_CLOSED, t, resp->event, outcome, now_ms);

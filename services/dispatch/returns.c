@@ -12,9 +12,7 @@
 
 static void s_cancel_all(dispatch_decision_t *d, const char *task_id)
 {
-    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ACK, task_id);
-    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ARRIVE, task_id);
-    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_RESOLVE, task_id);
+    dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ACK, task_id); /* the deadline timer */
     dispatch_decision_timer_cancel(d, DISPATCH_TIMER_ESCALATE, task_id);
 }
 

@@ -6,7 +6,7 @@
 # written through the real intake first (stream_load, 64 clients x 8 in
 # flight; every report opens a task: a grid, no point, so nothing merges);
 # then dispatch starts and is timed from its start until it has applied
-# intake's head: routed, decided, tasks, history, three deadline timers per
+# intake's head: routed, decided, tasks, history, the deadline timer of each
 # task and the records on its stream all committed. The figure includes
 # start-up (migrations, loading open tasks). Peak RSS is the process's
 # VmHWM just before it stops. BASELINE_ROWS_PER_S is the raw 1000-row
@@ -81,7 +81,7 @@ EOF
 done
 rate=$(printf '%s\n' "${rates[@]}" | median)
 peak=$(printf '%s\n' "${rss[@]}" | median)
-row "dispatch catching up on $N reports: tasks + history + 3 timers + records committed" "$rate" "ev/s" "≥ 30000 ev/s" vs
+row "dispatch catching up on $N reports: tasks + history + deadline timer + records committed" "$rate" "ev/s" "≥ 30000 ev/s" vs
 row "dispatch peak RSS after that backlog" "$peak" "MiB" -
 echo "# dispatch runs: ${rates[*]} ev/s; peak RSS ${rss[*]} MiB" >&2
 [ -n "${BENCH_KEEP:-}" ] || rm -rf "$AG_WORK"

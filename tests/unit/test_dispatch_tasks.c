@@ -337,7 +337,7 @@ static void test_return_as_duplicate(void)
     CHECK(strcmp(d.tasks[1].id, TASK_A) == 0 && d.tasks[1].reports == 2);
     const dispatch_record_t *m = fx_rec(&d, DISPATCH_REC_TASK_MERGED);
     CHECK(m && strcmp(m->task, TASK_B) == 0 && strcmp(m->reason, TASK_A) == 0);
-    CHECK(d.n_timers == 4); /* all of B's timers cancelled */
+    CHECK(d.n_timers == 2); /* B's timers (deadline, escalate) cancelled */
     /* a "duplicate" with nothing to join is an ordinary return */
     d = s_respond(&f, &tasks[1], NULL, 0, ret, T_ORDINARY + 2 * MIN_MS);
     CHECK(!d.rejected && fx_count(&d, DISPATCH_REC_TASK_ASSIGNED) == 1 &&

@@ -245,6 +245,25 @@ static bool s_cancels(const dispatch_decision_t *d, dispatch_timer_kind_t kind)
     return false;
 }
 
+/* The last operation on the task's one deadline timer, or NULL. */
+static const dispatch_timer_t *s_deadline(const dispatch_decision_t *d)
+{
+    const dispatch_timer_t *last = NULL;
+    for (size_t i = 0; i < d->n_timers; i++) {
+        const char *slash = strchr(d->timers[i].key, '/');
+        if (slash && strcmp(slash, "/deadline") == 0)
+            last = &d->timers[i];
+    }
+    return last;
+}
+
+/* The deadline timer of d is set for kind at due_ms. */
+static bool s_deadline_at(const dispatch_decision_t *d, dispatch_timer_kind_t kind, int64_t due_ms)
+{
+    const dispatch_timer_t *tm = s_deadline(d);
+    return tm && !tm->cancel && tm->kind == kind && tm->due_ms == due_ms;
+}
+
 static void test_escalation_stops_and_carries_on(void)
 {
     fixture_t f = fx_load(BAIYANG);
@@ -259,10 +278,14 @@ static void test_escalation_stops_and_carries_on(void)
         s_respond(&f, &t, DISPATCH_RESP_ACKNOWLEDGED, "fengyi-sq1", t.due_ack_ms + MIN_MS);
     CHECK(!d.rejected && fx_count(&d, DISPATCH_REC_TASK_ACKNOWLEDGED) == 1);
     CHECK(t.state == DISPATCH_TASK_ACKNOWLEDGED && t.esc_stage == DISPATCH_STAGE_NONE);
-    CHECK(s_cancels(&d, DISPATCH_TIMER_ACK) && s_cancels(&d, DISPATCH_TIMER_ESCALATE));
-    /* a stale ack timer now changes nothing */
+    /* the deadline timer (already moved to arrive when ack fired) is
+     * set for arrive again, the chain stopped */
+    CHECK(s_deadline_at(&d, DISPATCH_TIMER_ARRIVE, t.due_arrive_ms) &&
+          s_cancels(&d, DISPATCH_TIMER_ESCALATE));
+    /* a stale ack timer changes nothing but moves itself on */
     d = s_fire(&f, &t, DISPATCH_TIMER_ACK, t.due_ack_ms + 2 * MIN_MS);
-    CHECK(d.n_records == 0 && d.n_tasks == 0);
+    CHECK(d.n_records == 0 && d.n_tasks == 0 &&
+          s_deadline_at(&d, DISPATCH_TIMER_ARRIVE, t.due_arrive_ms));
 
     /* acknowledged only after the arrive deadline passed: goes on for arrive */
     t = fx_open(&f, &rep, TASK_B, T_ORDINARY);
@@ -280,16 +303,54 @@ static void test_escalation_stops_and_carries_on(void)
           fx_streq(e->unit, "coordination"));
     d = s_respond(&f, &t, DISPATCH_RESP_ARRIVED, "fengyi-sq1", t.due_arrive_ms + 3 * MIN_MS);
     CHECK(t.state == DISPATCH_TASK_ARRIVED && t.esc_stage == DISPATCH_STAGE_NONE &&
-          s_cancels(&d, DISPATCH_TIMER_ESCALATE) && s_cancels(&d, DISPATCH_TIMER_ARRIVE));
+          s_cancels(&d, DISPATCH_TIMER_ESCALATE) &&
+          s_deadline_at(&d, DISPATCH_TIMER_RESOLVE, t.due_resolve_ms));
     /* done while escalating for resolve: closed, every timer cancelled */
     d = s_fire(&f, &t, DISPATCH_TIMER_RESOLVE, t.due_resolve_ms);
     CHECK(t.state == DISPATCH_TASK_ESCALATED && t.esc_stage == DISPATCH_STAGE_RESOLVE);
     d = s_respond(&f, &t, DISPATCH_RESP_DONE, "fengyi-sq1", t.due_resolve_ms + MIN_MS);
     CHECK(t.state == DISPATCH_TASK_CLOSED && fx_count(&d, DISPATCH_REC_TASK_DONE) == 1 &&
           fx_count(&d, DISPATCH_REC_TASK_CLOSED) == 1 && s_cancels(&d, DISPATCH_TIMER_ESCALATE) &&
-          s_cancels(&d, DISPATCH_TIMER_RESOLVE));
+          s_deadline(&d) && s_deadline(&d)->cancel);
     d = s_fire(&f, &t, DISPATCH_TIMER_ESCALATE, t.due_resolve_ms + 15 * MIN_MS);
     CHECK(d.n_records == 0);
+    fx_free(&f);
+}
+
+static void test_deadline_timer_moves(void)
+{
+    fixture_t f = fx_load(BAIYANG);
+    CHECK(f.r != NULL);
+    if (!f.r)
+        return;
+    dispatch_report_t rep = fx_report("report.open_burning", "fengyi-g01");
+    /* acknowledged in time: the timer moves from ack to arrive */
+    dispatch_task_t t = fx_open(&f, &rep, TASK_A, T_ORDINARY);
+    CHECK(t.due_ack_ms < t.due_arrive_ms && t.due_arrive_ms < t.due_resolve_ms);
+    dispatch_decision_t d =
+        s_respond(&f, &t, DISPATCH_RESP_ACKNOWLEDGED, "fengyi-sq1", t.due_ack_ms - MIN_MS);
+    CHECK(s_deadline_at(&d, DISPATCH_TIMER_ARRIVE, t.due_arrive_ms));
+    /* arrive passes: overdue, and the timer moves on to resolve */
+    d = s_fire(&f, &t, DISPATCH_TIMER_ARRIVE, t.due_arrive_ms);
+    CHECK(fx_count(&d, DISPATCH_REC_TASK_OVERDUE) == 1 &&
+          s_deadline_at(&d, DISPATCH_TIMER_RESOLVE, t.due_resolve_ms));
+    /* resolve passes: overdue, nothing left to set */
+    d = s_fire(&f, &t, DISPATCH_TIMER_RESOLVE, t.due_resolve_ms);
+    CHECK(fx_count(&d, DISPATCH_REC_TASK_OVERDUE) == 1 && s_deadline(&d) == NULL);
+
+    /* acknowledged after the arrive deadline, before the (pending) ack
+     * timer fired: the timer is left to fire, and then moves to arrive,
+     * which fires at once and records arrive overdue exactly once */
+    t = fx_open(&f, &rep, TASK_B, T_ORDINARY);
+    d = s_respond(&f, &t, DISPATCH_RESP_ACKNOWLEDGED, "fengyi-sq1", t.due_arrive_ms + MIN_MS);
+    CHECK(s_deadline(&d) == NULL);
+    d = s_fire(&f, &t, DISPATCH_TIMER_ACK, t.due_arrive_ms + MIN_MS);
+    CHECK(d.n_records == 0 && s_deadline_at(&d, DISPATCH_TIMER_ARRIVE, t.due_arrive_ms));
+    d = s_fire(&f, &t, DISPATCH_TIMER_ARRIVE, t.due_arrive_ms + MIN_MS);
+    const dispatch_record_t *od = fx_rec(&d, DISPATCH_REC_TASK_OVERDUE);
+    CHECK(od && od->stage == DISPATCH_STAGE_ARRIVE &&
+          fx_count(&d, DISPATCH_REC_TASK_OVERDUE) == 1 &&
+          s_deadline_at(&d, DISPATCH_TIMER_RESOLVE, t.due_resolve_ms));
     fx_free(&f);
 }
 
@@ -341,6 +402,7 @@ int main(void)
     RUN(test_sensitive_mode);
     RUN(test_escalation_chain_and_bound);
     RUN(test_escalation_stops_and_carries_on);
+    RUN(test_deadline_timer_moves);
     RUN(test_escalation_skips_and_tightens);
     return check_summary();
 }
