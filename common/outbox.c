@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "uuid.h"
 
 #define OUTBOX_ARENA_INITIAL (64u * 1024u)
 #define OUTBOX_RECS_INITIAL 64u
@@ -79,43 +80,16 @@ int outbox_peek_last(const outbox_t *o, stream_record_t *out)
     return 0;
 }
 
-/* FNV-1a over the cause, from two different bases: 128 bits that name the
- * derived record. Not cryptographic; it only has to be stable and spread. */
-static uint64_t s_fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
+/* The id of the next record: derived from the emitter, the cause and the
+ * record's index among those the cause derived. */
 static void s_derived_id(const outbox_t *o, char out[ENVELOPE_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     char cause[240];
     int n = snprintf(cause, sizeof cause, "%s\n%s\n%lld\n%u", o->emitter, o->origin,
                      (long long)o->position, o->index);
     if (n < 0 || (size_t)n >= sizeof cause)
         n = (int)sizeof cause - 1; /* cannot happen with these bounds; hash what fits */
-    uint64_t a = s_fnv(14695981039346656037ull, cause, (size_t)n);
-    uint64_t b = s_fnv(a ^ 0x9e3779b97f4a7c15ull, cause, (size_t)n);
-    unsigned char bytes[16];
-    for (int i = 0; i < 8; i++) {
-        bytes[i] = (unsigned char)(a >> (56 - 8 * i));
-        bytes[8 + i] = (unsigned char)(b >> (56 - 8 * i));
-    }
-    bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x80); /* version 8: custom */
-    bytes[8] = (unsigned char)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    size_t k = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[k++] = '-';
-        out[k++] = hex[bytes[i] >> 4];
-        out[k++] = hex[bytes[i] & 15];
-    }
-    out[k] = '\0';
+    uuid_derive(cause, (size_t)n, out);
 }
 
 static int s_grow(outbox_t *o, size_t need_bytes)

@@ -2,6 +2,8 @@
  * include/uuid.h). */
 #include "uuid.h"
 
+#include "fnv.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/random.h>
@@ -84,4 +86,27 @@ int uuid_new(char out[UUID_LEN + 1])
     }
     out[o] = '\0';
     return 0;
+}
+
+void uuid_derive(const void *cause, size_t len, char out[UUID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    /* Two FNV-1a passes from different bases: 128 bits. */
+    uint64_t a = fnv_bytes(FNV_OFFSET_BASIS, cause, len);
+    uint64_t b = fnv_bytes(a ^ 0x9e3779b97f4a7c15ull, cause, len);
+    unsigned char bytes[16];
+    for (int i = 0; i < 8; i++) {
+        bytes[i] = (unsigned char)(a >> (56 - 8 * i));
+        bytes[8 + i] = (unsigned char)(b >> (56 - 8 * i));
+    }
+    bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x80); /* version 8 */
+    bytes[8] = (unsigned char)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    size_t k = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        out[k++] = hex[bytes[i] >> 4];
+        out[k++] = hex[bytes[i] & 15];
+    }
+    out[k] = '\0';
 }

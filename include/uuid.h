@@ -17,4 +17,10 @@ bool uuid_is_canonical(const char *s, size_t len);
  * if no randomness is available. */
 int uuid_new(char out[UUID_LEN + 1]);
 
+/* Fills out with a version-8 (name-based, RFC 9562) UUID derived from the
+ * len bytes of cause: the same cause always gives the same id, another
+ * cause (almost surely) another. For ids that a replay must derive again:
+ * derived stream records, tasks opened by an event. Not a secret. */
+void uuid_derive(const void *cause, size_t len, char out[UUID_LEN + 1]);
+
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
+
 #include "log.h"
 
 #define ID_BUCKETS_MIN 4096
@@ -53,22 +55,6 @@ struct dispatch_cache {
     size_t cap_cands;
 };
 
-/* FNV-1a: bucket numbers. */
-static uint64_t s_fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static uint64_t s_hash_str(uint64_t h, const char *s)
-{
-    return s_fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
 /* Grows *arr (elements of size) to hold at least need; -1 when out of memory. */
 static int s_grow(void **arr, size_t *cap, size_t need, size_t size)
 {
@@ -87,7 +73,7 @@ static int s_grow(void **arr, size_t *cap, size_t need, size_t size)
 
 static size_t s_id_bucket(const dispatch_cache_t *s, const char *id)
 {
-    return (size_t)(s_hash_str(14695981039346656037ull, id) & (s->n_ids_buckets - 1));
+    return (size_t)(fnv_str(FNV_OFFSET_BASIS, id) & (s->n_ids_buckets - 1));
 }
 
 static entry_t *s_find(const dispatch_cache_t *s, const char *id)
@@ -130,10 +116,10 @@ static double s_cell_deg(const dispatch_rules_t *r)
 static size_t s_bucket(const dispatch_rules_t *r, const char *kind, int tag, const char *id,
                        int64_t cx, int64_t cy)
 {
-    uint64_t h = s_fnv(14695981039346656037ull, &r, sizeof r);
-    h = s_hash_str(h, kind);
-    h = s_fnv(h, &tag, sizeof tag);
-    h = id ? s_hash_str(h, id) : s_fnv(s_fnv(h, &cx, sizeof cx), &cy, sizeof cy);
+    uint64_t h = fnv_bytes(FNV_OFFSET_BASIS, &r, sizeof r);
+    h = fnv_str(h, kind);
+    h = fnv_bytes(h, &tag, sizeof tag);
+    h = id ? fnv_str(h, id) : fnv_bytes(fnv_bytes(h, &cx, sizeof cx), &cy, sizeof cy);
     return (size_t)(h % INDEX_BUCKETS);
 }
 

@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "cache.h"
+#include "fnv.h"
 #include "log.h"
 #include "pgarray.h"
 #include "rows.h"
 #include "sensitive.h"
+#include "uuid.h"
 
 /* A timer set or cancelled in the open transaction. */
 typedef struct timer_op {
@@ -41,43 +43,15 @@ struct dispatch_store {
     msgpack_sbuffer body;    /* a record's body */
 };
 
-static uint64_t s_fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static uint64_t s_hash_str(uint64_t h, const char *s)
-{
-    return s_fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
 void dispatch_store_task_id(const char *event_id, const char *purpose,
                             char out[DISPATCH_UUID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint64_t a = s_hash_str(s_hash_str(14695981039346656037ull, "dispatch task"), event_id);
-    a = s_hash_str(a, purpose);
-    uint64_t b = s_hash_str(s_hash_str(a ^ 0x9e3779b97f4a7c15ull, event_id), purpose);
-    unsigned char bytes[16];
-    for (int i = 0; i < 8; i++) {
-        bytes[i] = (unsigned char)(a >> (56 - 8 * i));
-        bytes[8 + i] = (unsigned char)(b >> (56 - 8 * i));
-    }
-    bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x80); /* version 8: custom */
-    bytes[8] = (unsigned char)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    size_t k = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[k++] = '-';
-        out[k++] = hex[bytes[i] >> 4];
-        out[k++] = hex[bytes[i] & 15];
-    }
-    out[k] = '\0';
+    char cause[160];
+    int n =
+        snprintf(cause, sizeof cause, "dispatch task\n%s\n%s", event_id, purpose ? purpose : "");
+    if (n < 0 || (size_t)n >= sizeof cause)
+        n = (int)sizeof cause - 1; /* ids and purposes are short; hash what fits */
+    uuid_derive(cause, (size_t)n, out);
 }
 
 /* Grows *arr (elements of size) to hold at least need; -1 when out of memory. */
@@ -425,7 +399,7 @@ static db_rc_t s_flush_timers(dispatch_store_t *s, err_t *err)
     pgarray_reset(&gone);
     for (size_t i = s->n_timers; i-- > 0;) {
         const timer_op_t *op = &s->timers[i];
-        size_t b = (size_t)s_hash_str(14695981039346656037ull, op->key) & (cap - 1);
+        size_t b = (size_t)fnv_str(FNV_OFFSET_BASIS, op->key) & (cap - 1);
         while (seen[b] && strcmp(seen[b]->key, op->key) != 0)
             b = (b + 1) & (cap - 1);
         if (seen[b])
