@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "grow.h"
 #include "uuid.h"
 
 #define OUTBOX_ARENA_INITIAL (64u * 1024u)
-#define OUTBOX_RECS_INITIAL 64u
 
 /* A record's strings live in the arena as offsets, since it may move. */
 typedef struct outbox_rec {
@@ -94,14 +94,8 @@ static void s_derived_id(const outbox_t *o, char out[ENVELOPE_ID_LEN + 1])
 
 static int s_grow(outbox_t *o, size_t need_bytes)
 {
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : OUTBOX_RECS_INITIAL;
-        outbox_rec_t *grown = realloc(o->recs, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        o->recs = grown;
-        o->cap = cap;
-    }
+    if (grow_array((void **)&o->recs, &o->cap, o->n + 1, sizeof *o->recs) != 0)
+        return -1;
     if (o->len + need_bytes > o->arena_cap) {
         size_t cap = o->arena_cap ? o->arena_cap : OUTBOX_ARENA_INITIAL;
         while (cap < o->len + need_bytes)

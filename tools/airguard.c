@@ -266,16 +266,9 @@ static int s_check_campaign(const char *path)
     return 0;
 }
 
-/* A source name as the envelope allows it: 1..63 of [A-Za-z0-9_.-]. */
-static bool s_valid_source(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= 63 &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
-/* A unit, community or subdistrict id as the campaign files write them. */
-static bool s_valid_id(const char *s)
+/* A name as the envelope allows a source, and the campaign files write unit,
+ * community and subdistrict ids: 1..63 of [A-Za-z0-9_.-]. */
+static bool s_valid_name(const char *s)
 {
     size_t n = strlen(s);
     return n >= 1 && n <= 63 &&
@@ -287,7 +280,7 @@ static int s_add_filter(char *req, size_t cap, const char *key, const char *valu
 {
     if (!value)
         return 0;
-    if (!s_valid_id(value)) {
+    if (!s_valid_name(value)) {
         fprintf(stderr, "airguard: --%s '%s': 1..63 characters of A-Z a-z 0-9 _ . -\n", key, value);
         return -1;
     }
@@ -444,7 +437,7 @@ int main(int argc, char **argv)
                 CLI_MAX_CLIENTS);
         return 2;
     }
-    if (!s_valid_source(so.source)) {
+    if (!s_valid_name(so.source)) {
         fprintf(stderr, "airguard: source '%s': 1..63 characters of A-Z a-z 0-9 _ . -\n",
                 so.source);
         return 2;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fnv.h"
+#include "grow.h"
 
 #include "log.h"
 
@@ -54,22 +55,6 @@ struct dispatch_cache {
     dispatch_task_t *cands; /* candidates handed out */
     size_t cap_cands;
 };
-
-/* Grows *arr (elements of size) to hold at least need; -1 when out of memory. */
-static int s_grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 64;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*arr, n * size);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = n;
-    return 0;
-}
 
 static size_t s_id_bucket(const dispatch_cache_t *s, const char *id)
 {
@@ -303,7 +288,7 @@ int dispatch_cache_change(dispatch_cache_t *s, const dispatch_rules_t *r, const 
 {
     entry_t *e = s_find(s, t->id);
     if (!e || e->dirty_gen != s->gen) {
-        if (s_grow((void **)&s->undo, &s->cap_undo, s->n_undo + 1, sizeof *s->undo) != 0)
+        if (grow_array((void **)&s->undo, &s->cap_undo, s->n_undo + 1, sizeof *s->undo) != 0)
             return -1;
         undo_t *u = &s->undo[s->n_undo++];
         memcpy(u->id, t->id, sizeof u->id);
@@ -313,7 +298,7 @@ int dispatch_cache_change(dispatch_cache_t *s, const dispatch_rules_t *r, const 
             u->rules = e->rules;
         }
     }
-    if (s_grow((void **)&s->dirty, &s->cap_dirty, s->n_dirty + 1, sizeof *s->dirty) != 0 ||
+    if (grow_array((void **)&s->dirty, &s->cap_dirty, s->n_dirty + 1, sizeof *s->dirty) != 0 ||
         !(e = s_put(s, r, t)))
         return -1;
     if (e->dirty_gen != s->gen) {

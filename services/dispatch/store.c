@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "fnv.h"
+#include "grow.h"
 #include "log.h"
 #include "pgarray.h"
 #include "rows.h"
@@ -52,22 +53,6 @@ void dispatch_store_task_id(const char *event_id, const char *purpose,
     if (n < 0 || (size_t)n >= sizeof cause)
         n = (int)sizeof cause - 1; /* ids and purposes are short; hash what fits */
     uuid_derive(cause, (size_t)n, out);
-}
-
-/* Grows *arr (elements of size) to hold at least need; -1 when out of memory. */
-static int s_grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 64;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*arr, n * size);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = n;
-    return 0;
 }
 
 static void s_add_int(pgarray_t *a, int64_t v)
@@ -348,8 +333,8 @@ consumer_apply_rc_t dispatch_store_apply(dispatch_store_t *s, const dispatch_rul
             s->n_history++;
         }
     }
-    if (s_grow((void **)&s->timers, &s->cap_timers, s->n_timers + d->n_timers, sizeof *s->timers) !=
-        0)
+    if (grow_array((void **)&s->timers, &s->cap_timers, s->n_timers + d->n_timers,
+                   sizeof *s->timers) != 0)
         goto oom;
     for (size_t i = 0; i < d->n_timers; i++) {
         timer_op_t *op = &s->timers[s->n_timers++];

@@ -23,17 +23,7 @@ CTL=tcp://127.0.0.1:$P
 SUB=tcp://127.0.0.1:$((P + 2))
 
 ag_db_create ag_bench_door intake
-cat >"$AG_WORK/intake.yaml" <<EOF
-database:
-  url: "$AG_DB_URL"
-control: $CTL
-publish: tcp://127.0.0.1:$((P + 1))
-intake:
-  submit: $SUB
-  campaigns: $AG_ROOT/seeds
-  security:
-    insecure: true
-EOF
+ag_intake_config "$AG_WORK/intake.yaml" "$P"
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_wait_health "$CTL" || exit 1
 

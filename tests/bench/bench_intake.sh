@@ -24,17 +24,7 @@ P=$AG_PORT
 SUB=tcp://127.0.0.1:$((P + 2))
 
 ag_db_create ag_bench_intake intake
-cat >"$AG_WORK/intake.yaml" <<EOF
-database:
-  url: "$AG_DB_URL"
-control: tcp://127.0.0.1:$P
-publish: tcp://127.0.0.1:$((P + 1))
-intake:
-  submit: $SUB
-  campaigns: $AG_ROOT/seeds
-  security:
-    insecure: true
-EOF
+ag_intake_config "$AG_WORK/intake.yaml" "$P"
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_wait_health "tcp://127.0.0.1:$P" || exit 1
 

@@ -26,27 +26,13 @@ for tool in jq script; do
     command -v $tool >/dev/null || { ag_log "$tool is required"; exit 1; }
 done
 
-intake_config() { # FILE BASEPORT SECURITY_LINES
-    cat >"$1" <<YAML
-instance: intake-1
-database:
-  url: "$AG_DB_URL"
-control: tcp://127.0.0.1:$2
-publish: tcp://127.0.0.1:$(($2 + 1))
-intake:
-  submit: tcp://127.0.0.1:$(($2 + 2))
-  campaigns: $AG_ROOT/seeds
-  security:
-$3
-YAML
-}
 count_log() { ag_sql "SELECT count(*) FROM intake.stream_log"; }
 
 ag_db_create ag_cli intake
 P=$AG_PORT
 CTL=tcp://127.0.0.1:$P
 SUB=tcp://127.0.0.1:$((P + 2))
-intake_config "$AG_WORK/intake.yaml" "$P" "    insecure: true"
+ag_intake_config "$AG_WORK/intake.yaml" "$P" "    insecure: true"
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_check "intake starts" ag_wait_health "$CTL"
 export AIRGUARD_SUBMIT_ENDPOINT=$SUB # for the CLI (intake reads it too: unset it to start one)
@@ -257,7 +243,7 @@ clients:
     types: ['*']
 YAML
 (umask 077 && echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$K/contact.key")
-intake_config "$W/curve.yaml" "$P" "    secret_key_file: $K/server.key
+ag_intake_config "$W/curve.yaml" "$P" "    secret_key_file: $K/server.key
     allow_list: $W/clients.yaml
     contact_key_file: $K/contact.key"
 # (The CLI's AIRGUARD_SUBMIT_ENDPOINT would also move intake's endpoint.)

@@ -39,21 +39,8 @@ newkey() {
     done
 }
 
-# config FILE SECURITY_LINES
-config() {
-    cat >"$1" <<EOF
-instance: intake-1
-database:
-  url: "$AG_DB_URL"
-control: $CTL
-publish: tcp://127.0.0.1:$((P + 1))
-intake:
-  submit: $SUB
-  campaigns: $AG_ROOT/seeds
-  security:
-$2
-EOF
-}
+# config FILE SECURITY_LINES: intake on this test's ports.
+config() { ag_intake_config "$1" "$P" "$2"; }
 
 tip() { # ID PHONE NAME: submits a tip, prints ok
     "$A" catalogue --examples | grep '"tip.received"' |

@@ -47,18 +47,7 @@ CTL=tcp://127.0.0.1:$P
 SUB=tcp://127.0.0.1:$((P + 2))
 mkdir -p "$AG_WORK/campaigns"
 cp "$AG_ROOT"/seeds/*.yaml "$AG_WORK/campaigns/"
-cat >"$AG_WORK/intake.yaml" <<EOF
-instance: intake-1
-database:
-  url: "$AG_DB_URL"
-control: $CTL
-publish: tcp://127.0.0.1:$((P + 1))
-intake:
-  submit: $SUB
-  campaigns: $AG_WORK/campaigns
-  security:
-    insecure: true
-EOF
+ag_intake_config "$AG_WORK/intake.yaml" "$P" "" "$AG_WORK/campaigns"
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_check "intake starts" ag_wait_health "$CTL"
 submit() { "$A" submit - --endpoint "$SUB" --timeout-ms 5000 "$@"; }

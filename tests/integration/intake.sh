@@ -41,22 +41,6 @@ for tool in jq python3; do
     command -v $tool >/dev/null || { ag_log "$tool is required"; exit 1; }
 done
 
-# intake_config FILE BASEPORT SECURITY_LINES: a config for the current AG_DB.
-intake_config() {
-    cat >"$1" <<EOF
-instance: intake-1
-database:
-  url: "$AG_DB_URL"
-control: tcp://127.0.0.1:$2
-publish: tcp://127.0.0.1:$(($2 + 1))
-intake:
-  submit: tcp://127.0.0.1:$(($2 + 2))
-  campaigns: $AG_ROOT/seeds
-  security:
-$3
-EOF
-}
-
 # submit ENDPOINT [airguard options]: events on stdin, replies on stdout.
 submit() {
     local endpoint=$1
@@ -76,7 +60,7 @@ ag_db_create ag_intake intake
 P=$AG_PORT
 CTL=tcp://127.0.0.1:$P
 SUB=tcp://127.0.0.1:$((P + 2))
-intake_config "$AG_WORK/intake.yaml" "$P" "    insecure: true"
+ag_intake_config "$AG_WORK/intake.yaml" "$P" "    insecure: true"
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_check "intake starts (insecure test config)" ag_wait_health "$CTL"
 ag_check "intake logs the insecure warning" grep -q INSECURE "$AG_WORK/intake.log"
@@ -390,24 +374,24 @@ clients:
     types: [patrol.*, task.*]
     subdistricts: [baiyang]
 EOF
-intake_config "$AG_WORK/open.yaml" "$P" "    insecure: false"
+ag_intake_config "$AG_WORK/open.yaml" "$P" "    insecure: false"
 ag_check "no secret key, not insecure: refuses to start" \
     bash -c "! '$AG_BIN/airguard-intake' --config '$AG_WORK/open.yaml' 2>'$AG_WORK/open.log' && grep -q 'insecure: true' '$AG_WORK/open.log'"
 refuses() { # NAME CONFIG EXPECTED-TEXT: the service must not start
     ag_check "$1" bash -c "! '$AG_BIN/airguard-intake' --config '$2' 2>'$2.log' && grep -q '$3' '$2.log'"
 }
-intake_config "$AG_WORK/public.yaml" "$P" "    insecure: true"
+ag_intake_config "$AG_WORK/public.yaml" "$P" "    insecure: true"
 sed -i "s#submit: tcp://127.0.0.1:#submit: tcp://0.0.0.0:#" "$AG_WORK/public.yaml"
 refuses "insecure on a public endpoint: refuses to start" "$AG_WORK/public.yaml" "only allowed on a loopback"
-intake_config "$AG_WORK/insecure-list.yaml" "$P" "    insecure: true
+ag_intake_config "$AG_WORK/insecure-list.yaml" "$P" "    insecure: true
     allow_list: $AG_WORK/clients.yaml"
 refuses "insecure with an allow-list: refuses to start" "$AG_WORK/insecure-list.yaml" "needs CURVE"
 sed 's/source: patrol-app/source: "patrol app"/' "$AG_WORK/clients.yaml" >"$AG_WORK/bad-clients.yaml"
-intake_config "$AG_WORK/bad-list.yaml" "$P" "    secret_key_file: $K/server.key
+ag_intake_config "$AG_WORK/bad-list.yaml" "$P" "    secret_key_file: $K/server.key
     allow_list: $AG_WORK/bad-clients.yaml
     contact_key_file: $K/contact.key"
 refuses "allow-list with an invalid source name: refuses to start" "$AG_WORK/bad-list.yaml" "patrol app"
-intake_config "$AG_WORK/curve.yaml" "$P" "    secret_key_file: $K/server.key
+ag_intake_config "$AG_WORK/curve.yaml" "$P" "    secret_key_file: $K/server.key
     allow_list: $AG_WORK/clients.yaml
     contact_key_file: $K/contact.key"
 # A database password file longer than the reader takes is refused, not

@@ -38,18 +38,7 @@ as() {
 # The intake schema as the service leaves it: start intake once (it
 # migrates as airguard_intake), then stop it.
 P=$AG_PORT
-cat >"$AG_WORK/intake.yaml" <<EOF
-instance: intake-1
-database:
-  url: "$AG_DB_URL"
-control: tcp://127.0.0.1:$P
-publish: tcp://127.0.0.1:$((P + 1))
-intake:
-  submit: tcp://127.0.0.1:$((P + 2))
-  campaigns: $AG_ROOT/seeds
-  security:
-    insecure: true
-EOF
+ag_intake_config "$AG_WORK/intake.yaml" "$P"
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_check "intake migrates its schema as airguard_intake" ag_wait_health "tcp://127.0.0.1:$P"
 ag_check "intake stops cleanly" ag_stop intake

@@ -22,7 +22,12 @@ SUB=tcp://127.0.0.1:$((P + 2))
 mkdir -p "$W/config" "$W/var"
 sed -e "s#tcp://127.0.0.1:7100#$CTL#" -e "s#tcp://127.0.0.1:7101#tcp://127.0.0.1:$((P + 1))#" \
     -e "s#tcp://127.0.0.1:7200#$SUB#" "$AG_ROOT/config/intake.yaml" >"$W/config/intake.yaml"
-ag_check "the test config moved every port" bash -c "! grep -q ':7[12]0[01]' '$W/config/intake.yaml'"
+DCTL=tcp://127.0.0.1:$((P + 3))
+sed -e "s#tcp://127.0.0.1:7110#$DCTL#" -e "s#tcp://127.0.0.1:7111#tcp://127.0.0.1:$((P + 4))#" \
+    -e "s#tcp://127.0.0.1:7100#$CTL#" -e "s#tcp://127.0.0.1:7101#tcp://127.0.0.1:$((P + 1))#" \
+    "$AG_ROOT/config/dispatch.yaml" >"$W/config/dispatch.yaml"
+ag_check "the test config moved every port" \
+    bash -c "! grep -q ':7[12][01][01]' '$W/config/intake.yaml' '$W/config/dispatch.yaml'"
 
 # Started with SIGINT at its default disposition (a background job of a
 # script would ignore it), in its own process group.
@@ -70,6 +75,7 @@ readme_ok=1
 while IFS= read -r line; do
     case $line in "" | "#"*) continue ;; esac
     cmd=${line//--service intake/--endpoint $CTL}
+    cmd=${cmd//--service dispatch/--endpoint $DCTL}
     if ! (cd "$W/project" && env -i PATH="$PATH" HOME="$W" AIRGUARD_SUBMIT_ENDPOINT="$SUB" \
         AIRGUARD_JOURNAL_DIR="$W/journal" bash -c "$(cat "$W/readme.env" 2>/dev/null)
 $cmd" >>"$W/readme.out" 2>&1); then

@@ -15,18 +15,7 @@ A=$AG_BIN/airguard
 ag_db_create ag_txn intake
 CTL=tcp://127.0.0.1:$AG_PORT
 SUB=tcp://127.0.0.1:$((AG_PORT + 2))
-cat >"$AG_WORK/intake.yaml" <<YAML
-instance: intake-1
-database:
-  url: "$AG_DB_URL"
-control: $CTL
-publish: tcp://127.0.0.1:$((AG_PORT + 1))
-intake:
-  submit: $SUB
-  campaigns: $AG_ROOT/seeds
-  security:
-    insecure: true
-YAML
+ag_intake_config "$AG_WORK/intake.yaml" "$AG_PORT"
 ag_start intake "$AG_BIN/airguard-intake" --config "$AG_WORK/intake.yaml"
 ag_check "intake starts" ag_wait_health "$CTL"
 

@@ -76,6 +76,25 @@ ag_url_for() {
     esac
 }
 
+# ag_intake_config FILE BASEPORT [SECURITY_LINES [CAMPAIGNS_DIR]]: intake's
+# configuration for the current AG_DB: control on BASEPORT, its stream on
+# BASEPORT+1, submits on BASEPORT+2; SECURITY_LINES (indented four spaces)
+# default to "    insecure: true", campaigns to the seeds.
+ag_intake_config() {
+    cat >"$1" <<YAML
+instance: intake-1
+database:
+  url: "$AG_DB_URL"
+control: tcp://127.0.0.1:$2
+publish: tcp://127.0.0.1:$(($2 + 1))
+intake:
+  submit: tcp://127.0.0.1:$(($2 + 2))
+  campaigns: ${4:-$AG_ROOT/seeds}
+  security:
+${3:-    insecure: true}
+YAML
+}
+
 ag_sql_admin() { psql -X -q -tA -v ON_ERROR_STOP=1 "$AG_ADMIN_URL" -c "$1"; }
 
 # Runs SQL as superuser in the current test database; prints rows as a|b.
