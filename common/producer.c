@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "uuid.h"
 
 #define PRODUCER_BUF_CHUNK (256u * 1024u)
 
@@ -187,34 +188,6 @@ static int s_reserve(producer_t *p, size_t need)
     return 0;
 }
 
-/* Parses a canonical UUID text into its 16 bytes (the binary uuid form). */
-static int s_uuid_bytes(const char *id, size_t len, unsigned char out[16])
-{
-    if (len != 36)
-        return -1;
-    int k = 0;
-    for (size_t i = 0; i < len && k < 32; i++) {
-        char c = id[i];
-        int v;
-        if (c == '-')
-            continue;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v = c - 'A' + 10;
-        else
-            return -1;
-        if (k % 2 == 0)
-            out[k / 2] = (unsigned char)(v << 4);
-        else
-            out[k / 2] |= (unsigned char)v;
-        k++;
-    }
-    return k == 32 ? 0 : -1;
-}
-
 /* Element type OIDs of the three arrays (pg_type.h; stable across versions). */
 #define OID_UUID 2950
 #define OID_TEXT 25
@@ -264,7 +237,7 @@ static int s_build_arrays(producer_t *p, const stream_record_t *recs, size_t n, 
     w = s_array_header(w, OID_UUID, n);
     for (size_t i = 0; i < n; i++) {
         db_put_int32(w, 16);
-        if (s_uuid_bytes(recs[i].id, recs[i].id_len, w + 4) != 0) {
+        if (uuid_parse(recs[i].id, recs[i].id_len, w + 4) != 0) {
             err_set(err, "record %zu: id is not a UUID", i);
             return -1;
         }
@@ -385,20 +358,6 @@ static void s_pack_cstr(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, strlen(s));
 }
 
-/* Formats the 16 uuid bytes of a binary result as canonical text. */
-static void s_uuid_text(const unsigned char *b, char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    int k = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[k++] = '-';
-        out[k++] = hex[b[i] >> 4];
-        out[k++] = hex[b[i] & 15];
-    }
-    out[k] = '\0';
-}
-
 db_rc_t producer_replay(producer_t *p, db_t *db, int64_t from, int64_t max, msgpack_packer *pk,
                         err_t *err)
 {
@@ -460,7 +419,7 @@ db_rc_t producer_replay(producer_t *p, db_t *db, int64_t from, int64_t max, msgp
     msgpack_pack_array(pk, (size_t)take);
     for (int i = 0; i < take; i++) {
         char id[37];
-        s_uuid_text((const unsigned char *)PQgetvalue(res, i, 1), id);
+        uuid_format((const unsigned char *)PQgetvalue(res, i, 1), id);
         msgpack_pack_array(pk, 4);
         msgpack_pack_int64(pk, db_get_int64(res, i, 0));
         s_pack_cstr(pk, id);

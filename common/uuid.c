@@ -54,7 +54,6 @@ out:
 
 int uuid_new(char out[UUID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
     size_t got = 0;
 
@@ -76,21 +75,44 @@ int uuid_new(char out[UUID_LEN + 1])
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    uuid_format(b, out);
+    return 0;
+}
 
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof b; i++) {
+void uuid_format(const unsigned char bytes[16], char out[UUID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 0x0f];
+            out[k++] = '-';
+        out[k++] = hex[bytes[i] >> 4];
+        out[k++] = hex[bytes[i] & 15];
     }
-    out[o] = '\0';
+    out[k] = '\0';
+}
+
+int uuid_parse(const char *s, size_t len, unsigned char out[16])
+{
+    if (!uuid_is_canonical(s, len))
+        return -1;
+    int k = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '-')
+            continue;
+        int v = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+        if (k % 2 == 0)
+            out[k / 2] = (unsigned char)(v << 4);
+        else
+            out[k / 2] |= (unsigned char)v;
+        k++;
+    }
     return 0;
 }
 
 void uuid_derive(const void *cause, size_t len, char out[UUID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     /* Two FNV-1a passes from different bases: 128 bits. */
     uint64_t a = fnv_bytes(FNV_OFFSET_BASIS, cause, len);
     uint64_t b = fnv_bytes(a ^ 0x9e3779b97f4a7c15ull, cause, len);
@@ -101,12 +123,5 @@ void uuid_derive(const void *cause, size_t len, char out[UUID_LEN + 1])
     }
     bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x80); /* version 8 */
     bytes[8] = (unsigned char)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    size_t k = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[k++] = '-';
-        out[k++] = hex[bytes[i] >> 4];
-        out[k++] = hex[bytes[i] & 15];
-    }
-    out[k] = '\0';
+    uuid_format(bytes, out);
 }

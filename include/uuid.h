@@ -17,6 +17,13 @@ bool uuid_is_canonical(const char *s, size_t len);
  * if no randomness is available. */
 int uuid_new(char out[UUID_LEN + 1]);
 
+/* The canonical lower-case text of 16 UUID bytes. */
+void uuid_format(const unsigned char bytes[16], char out[UUID_LEN + 1]);
+
+/* The 16 bytes of a canonical UUID text (either case); -1 when s (len
+ * bytes) is not one. */
+int uuid_parse(const char *s, size_t len, unsigned char out[16]);
+
 /* Fills out with a version-8 (name-based, RFC 9562) UUID derived from the
  * len bytes of cause: the same cause always gives the same id, another
  * cause (almost surely) another. For ids that a replay must derive again:

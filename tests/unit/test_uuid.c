@@ -40,9 +40,25 @@ static void test_is_canonical(void)
     CHECK(!uuid_is_canonical(NULL, 36));
 }
 
+/* Text -> 16 bytes -> text gives the lower-cased input back; anything
+ * not canonical is refused. */
+static void test_parse_and_format(void)
+{
+    unsigned char b[16];
+    char out[UUID_LEN + 1];
+    const char *id = "0B6E2F4C-6d0a-4c1e-9a57-2F3C4D5E6F70";
+    CHECK(uuid_parse(id, strlen(id), b) == 0 && b[0] == 0x0b && b[15] == 0x70);
+    uuid_format(b, out);
+    CHECK(strcmp(out, "0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f70") == 0);
+    CHECK(uuid_parse("0b6e2f4c6d0a-4c1e-9a57-2f3c4d5e6f70-", 36, b) != 0);
+    CHECK(uuid_parse("0b6e2f4c-6d0a-4c1e-9a57-2f3c4d5e6f7g", 36, b) != 0);
+    CHECK(uuid_parse(id, 35, b) != 0);
+}
+
 int main(void)
 {
     RUN(test_new_ids_are_random_v4);
     RUN(test_is_canonical);
+    RUN(test_parse_and_format);
     return check_summary();
 }
