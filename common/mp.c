@@ -1,5 +1,5 @@
 /* mp.c - lookups in decoded msgpack objects, for reading bodies and control
- * requests (see include/mp.h). */
+ * requests, and maps built field by field (see include/mp.h). */
 #include "mp.h"
 
 #include <inttypes.h>
@@ -131,4 +131,37 @@ int mp_get_bool(const msgpack_object *map, const char *key, bool *out, err_t *er
     if (out)
         *out = v->via.boolean;
     return 0;
+}
+
+/* Past MP_MAP_MAX a field is dropped: the callers' field lists are fixed
+ * and shorter, so it cannot happen with any input. */
+void mp_map_str(mp_map_t *m, const char *key, const char *s)
+{
+    if (s && *s && m->n < MP_MAP_MAX) {
+        m->kv[m->n].key = key;
+        m->kv[m->n].s = s;
+        m->n++;
+    }
+}
+
+void mp_map_int(mp_map_t *m, const char *key, int64_t v)
+{
+    if (m->n < MP_MAP_MAX) {
+        m->kv[m->n].key = key;
+        m->kv[m->n].s = NULL;
+        m->kv[m->n].i = v;
+        m->n++;
+    }
+}
+
+void mp_map_pack(const mp_map_t *m, msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, (uint32_t)m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        msgpack_pack_str_with_body(pk, m->kv[i].key, strlen(m->kv[i].key));
+        if (m->kv[i].s)
+            msgpack_pack_str_with_body(pk, m->kv[i].s, strlen(m->kv[i].s));
+        else
+            msgpack_pack_int64(pk, m->kv[i].i);
+    }
 }

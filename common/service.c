@@ -318,50 +318,53 @@ int service_emit(service_t *svc, const char *type, const char *subdistrict, cons
                       body_len, err);
 }
 
+/* The open transaction's connection for a timer change (what: "timer K
+ * set"), marking the timers changed; NULL with err outside a transaction. */
+static PGconn *s_timer_conn(service_t *svc, const char *what, err_t *err)
+{
+    PGconn *conn = db_in_tx(svc->db) ? db_conn(svc->db, err) : NULL;
+    if (!conn)
+        err_set(err, "%s outside a transaction", what);
+    else
+        svc->timers_dirty = 1;
+    return conn;
+}
+
 db_rc_t service_timer_set(service_t *svc, const char *key, const char *kind, int64_t due_ms,
                           const char *payload, size_t payload_len, err_t *err)
 {
-    PGconn *conn = db_in_tx(svc->db) ? db_conn(svc->db, err) : NULL;
-    if (!conn) {
-        err_set(err, "timer %s: set outside a transaction", key);
-        return DB_FAILED;
-    }
-    svc->timers_dirty = 1;
-    return timer_set(svc->db, conn, key, kind, due_ms, payload, payload_len, err);
+    char what[TIMER_KEY_MAX + 16];
+    snprintf(what, sizeof what, "timer %s: set", key);
+    PGconn *conn = s_timer_conn(svc, what, err);
+    return conn ? timer_set(svc->db, conn, key, kind, due_ms, payload, payload_len, err)
+                : DB_FAILED;
 }
 
 db_rc_t service_timer_cancel(service_t *svc, const char *key, err_t *err)
 {
-    PGconn *conn = db_in_tx(svc->db) ? db_conn(svc->db, err) : NULL;
-    if (!conn) {
-        err_set(err, "timer %s: cancelled outside a transaction", key);
-        return DB_FAILED;
-    }
-    svc->timers_dirty = 1;
-    return timer_cancel(svc->db, conn, key, err);
+    char what[TIMER_KEY_MAX + 24];
+    snprintf(what, sizeof what, "timer %s: cancelled", key);
+    PGconn *conn = s_timer_conn(svc, what, err);
+    return conn ? timer_cancel(svc->db, conn, key, err) : DB_FAILED;
 }
 
-db_rc_t service_timer_set_many(service_t *svc, const char *keys, const char *kinds,
-                               const char *dues, err_t *err)
+db_rc_t service_timer_set_many(service_t *svc, pgarray_t *keys, pgarray_t *kinds, pgarray_t *dues,
+                               err_t *err)
 {
-    PGconn *conn = db_in_tx(svc->db) ? db_conn(svc->db, err) : NULL;
-    if (!conn) {
-        err_set(err, "timers: set outside a transaction");
-        return DB_FAILED;
-    }
-    svc->timers_dirty = 1;
-    return timer_set_many(svc->db, conn, keys, kinds, dues, err);
+    PGconn *conn = s_timer_conn(svc, "timers: set", err);
+    return conn ? timer_set_many(svc->db, conn, keys, kinds, dues, err) : DB_FAILED;
 }
 
-db_rc_t service_timer_cancel_many(service_t *svc, const char *keys, err_t *err)
+db_rc_t service_timer_copy_new(service_t *svc, pgarray_t *rows, err_t *err)
 {
-    PGconn *conn = db_in_tx(svc->db) ? db_conn(svc->db, err) : NULL;
-    if (!conn) {
-        err_set(err, "timers: cancelled outside a transaction");
-        return DB_FAILED;
-    }
-    svc->timers_dirty = 1;
-    return timer_cancel_many(svc->db, conn, keys, err);
+    PGconn *conn = s_timer_conn(svc, "timers: set", err);
+    return conn ? timer_copy_new(svc->db, conn, rows, err) : DB_FAILED;
+}
+
+db_rc_t service_timer_cancel_many(service_t *svc, pgarray_t *keys, err_t *err)
+{
+    PGconn *conn = s_timer_conn(svc, "timers: cancelled", err);
+    return conn ? timer_cancel_many(svc->db, conn, keys, err) : DB_FAILED;
 }
 
 /* The consumer's apply: names the cause of what the domain derives. */

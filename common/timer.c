@@ -31,24 +31,59 @@ db_rc_t timer_cancel(db_t *db, PGconn *conn, const char *key, err_t *err)
     return db_query(db, conn, "DELETE FROM timer WHERE key = $1", 1, params, NULL, NULL, NULL, err);
 }
 
-db_rc_t timer_set_many(db_t *db, PGconn *conn, const char *keys, const char *kinds,
-                       const char *dues, err_t *err)
+/* The n arrays as parameters; DB_FAILED with err when one failed. */
+static db_rc_t s_array_params(pgarray_t **arrays, int n, const char **values, int *lengths,
+                              int *formats, err_t *err)
 {
-    const char *params[3] = {keys, kinds, dues};
+    for (int i = 0; i < n; i++)
+        if (pgarray_param(arrays[i], &values[i], &lengths[i], &formats[i]) != 0) {
+            err_set(err, "timers: %s", pgarray_failure(arrays[i]));
+            return DB_FAILED;
+        }
+    return DB_OK;
+}
+
+db_rc_t timer_set_many(db_t *db, PGconn *conn, pgarray_t *keys, pgarray_t *kinds, pgarray_t *dues,
+                       err_t *err)
+{
+    pgarray_t *arrays[3] = {keys, kinds, dues};
+    const char *values[3];
+    int lengths[3], formats[3];
+    db_rc_t rc = s_array_params(arrays, 3, values, lengths, formats, err);
+    if (rc != DB_OK)
+        return rc;
     return db_query(
         db, conn,
         "INSERT INTO timer (key, kind, due_ms)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])"
         " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_ms = excluded.due_ms,"
         " payload = '', failures = 0, last_error = NULL",
-        3, params, NULL, NULL, NULL, err);
+        3, values, lengths, formats, NULL, err);
 }
 
-db_rc_t timer_cancel_many(db_t *db, PGconn *conn, const char *keys, err_t *err)
+int timer_copy_add(pgarray_t *rows, const char *key, const char *kind, int64_t due_ms)
 {
-    const char *params[1] = {keys};
-    return db_query(db, conn, "DELETE FROM timer WHERE key = ANY($1::text[])", 1, params, NULL,
-                    NULL, NULL, err);
+    pgarray_copy_row(rows, 3);
+    pgarray_add_str(rows, key);
+    pgarray_add_str(rows, kind);
+    return pgarray_add_int_as(rows, PGARRAY_INT8, due_ms);
+}
+
+db_rc_t timer_copy_new(db_t *db, PGconn *conn, pgarray_t *rows, err_t *err)
+{
+    return pgarray_copy(rows, db, conn, "COPY timer (key, kind, due_ms) FROM STDIN (FORMAT binary)",
+                        err);
+}
+
+db_rc_t timer_cancel_many(db_t *db, PGconn *conn, pgarray_t *keys, err_t *err)
+{
+    const char *values[1];
+    int lengths[1], formats[1];
+    db_rc_t rc = s_array_params(&keys, 1, values, lengths, formats, err);
+    if (rc != DB_OK)
+        return rc;
+    return db_query(db, conn, "DELETE FROM timer WHERE key = ANY($1::text[])", 1, values, lengths,
+                    formats, NULL, err);
 }
 
 db_rc_t timer_next_due(db_t *db, int64_t *next_due, err_t *err)

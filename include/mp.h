@@ -1,5 +1,7 @@
 /* mp.h - lookups in decoded msgpack objects (msgpack-c's msgpack_object),
- * for reading event bodies and control requests by key.
+ * for reading event bodies and control requests by key; and mp_map_t, for
+ * writing a map whose keys are known only as it is built (optional
+ * fields left out).
  *
  * They never assert; on failure they return -1 and name the field in err
  * ("field 'grid': expected str, got int"). A NULL map or a non-map is
@@ -36,5 +38,30 @@ const char *mp_type_name(msgpack_object_type type);
 
 /* True when o is a string equal to the NUL-terminated s. */
 bool mp_str_eq(const msgpack_object *o, const char *s);
+
+/* A map of at most MP_MAP_MAX string or integer values, packed at the
+ * end (msgpack wants the count first). Keys and strings are borrowed until
+ * mp_map_pack().
+ *
+ *   mp_map_t m = MP_MAP_INIT;
+ *   mp_map_str(&m, "unit", unit);      // left out when NULL or ""
+ *   mp_map_int(&m, "at", at_ms);
+ *   mp_map_pack(&m, pk); */
+#define MP_MAP_MAX 32
+typedef struct mp_map {
+    struct {
+        const char *key, *s;
+        int64_t i;
+    } kv[MP_MAP_MAX];
+    size_t n;
+} mp_map_t;
+#define MP_MAP_INIT                                                                                \
+    {                                                                                              \
+        .n = 0                                                                                     \
+    }
+
+void mp_map_str(mp_map_t *m, const char *key, const char *s);
+void mp_map_int(mp_map_t *m, const char *key, int64_t v);
+void mp_map_pack(const mp_map_t *m, msgpack_packer *pk);
 
 #endif

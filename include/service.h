@@ -126,11 +126,13 @@ db_rc_t service_timer_set(service_t *svc, const char *key, const char *kind, int
                           const char *payload, size_t payload_len, err_t *err);
 db_rc_t service_timer_cancel(service_t *svc, const char *key, err_t *err);
 
-/* The same for a whole batch at once (flush hook), with array literals
- * (pgarray.h; see timer_set_many()): one statement however many timers. */
-db_rc_t service_timer_set_many(service_t *svc, const char *keys, const char *kinds,
-                               const char *dues, err_t *err);
-db_rc_t service_timer_cancel_many(service_t *svc, const char *keys, err_t *err);
+/* The same for a whole batch at once (flush hook), with arrays (pgarray.h;
+ * see timer_set_many()): one statement however many timers. */
+db_rc_t service_timer_set_many(service_t *svc, pgarray_t *keys, pgarray_t *kinds, pgarray_t *dues,
+                               err_t *err);
+db_rc_t service_timer_cancel_many(service_t *svc, pgarray_t *keys, err_t *err);
+/* New timers in bulk (timer_copy_new(): keys certainly not set). */
+db_rc_t service_timer_copy_new(service_t *svc, pgarray_t *rows, err_t *err);
 
 /* The service's idea of now (UTC ms): the system clock, or the manual one
  * a simulator drives. Domain functions take it as a parameter. */

@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "pgarray.h"
 
 #define TIMER_KEY_MAX 127
 #define TIMER_KIND_MAX 63
@@ -38,13 +39,22 @@ db_rc_t timer_set(db_t *db, PGconn *conn, const char *key, const char *kind, int
                   const char *payload, size_t payload_len, err_t *err);
 
 /* Sets (or moves) many timers with one statement, in the open transaction
- * on conn: keys, kinds and dues (int8) are array literals of one length
- * (pgarray.h), keys without repeats; payloads are left empty. */
-db_rc_t timer_set_many(db_t *db, PGconn *conn, const char *keys, const char *kinds,
-                       const char *dues, err_t *err);
+ * on conn: keys, kinds (text) and dues (int8) are arrays of one length
+ * (pgarray.h, literal or binary), keys without repeats; payloads are left
+ * empty. */
+db_rc_t timer_set_many(db_t *db, PGconn *conn, pgarray_t *keys, pgarray_t *kinds, pgarray_t *dues,
+                       err_t *err);
 
-/* Removes every timer of the array literal keys that is set. */
-db_rc_t timer_cancel_many(db_t *db, PGconn *conn, const char *keys, err_t *err);
+/* Timers whose keys are certainly not set (a deadline of something
+ * created in the open transaction), inserted in bulk with COPY: a key that
+ * is set after all fails the statement (23505), so only a caller that
+ * knows uses this. rows is a COPY buffer (pgarray_reset_copy) of
+ * timer_copy_add() rows. */
+int timer_copy_add(pgarray_t *rows, const char *key, const char *kind, int64_t due_ms);
+db_rc_t timer_copy_new(db_t *db, PGconn *conn, pgarray_t *rows, err_t *err);
+
+/* Removes every timer of the array keys that is set. */
+db_rc_t timer_cancel_many(db_t *db, PGconn *conn, pgarray_t *keys, err_t *err);
 
 /* Removes timer key if set, in the open transaction. */
 db_rc_t timer_cancel(db_t *db, PGconn *conn, const char *key, err_t *err);

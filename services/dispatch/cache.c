@@ -323,6 +323,8 @@ const dispatch_task_t *dispatch_cache_changed(const dispatch_cache_t *s, size_t 
 void dispatch_cache_commit(dispatch_cache_t *s)
 {
     for (size_t i = 0; i < s->n_dirty; i++)
+        s->dirty[i]->task.stored = true; /* written by the transaction that committed */
+    for (size_t i = 0; i < s->n_dirty; i++)
         if (!dispatch_task_is_open(&s->dirty[i]->task))
             s_remove(s, s->dirty[i]);
     s->n_undo = s->n_dirty = 0;

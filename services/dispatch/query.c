@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "mp.h"
+#include "mpscan.h"
 
 #define QUERY_LIMIT_DEFAULT 1000
 #define QUERY_LIMIT_MAX 10000
@@ -138,6 +140,31 @@ static void s_pack_task(msgpack_packer *pk, const dispatch_task_t *t, const disp
     s_map_end(&m, pk);
 }
 
+/* The stored history entries (maps, one after the other) as an array. An
+ * entry that does not scan ends the history there, said in a last entry:
+ * the bytes were written by this service, so that is a bug, not input. */
+static void s_pack_history(msgpack_packer *pk, const char *bytes, size_t len)
+{
+    size_t n = 0, used = 0, at = 0;
+    err_t err = {0};
+    while (at < len &&
+           mpscan_object(bytes + at, len - at, 0, "", "history", &used, &err) == MPSCAN_OK) {
+        at += used;
+        n++;
+    }
+    bool broken = at < len;
+    msgpack_pack_array(pk, n + broken);
+    pk->callback(pk->data, bytes, at);
+    if (broken) {
+        msgpack_pack_map(pk, 2);
+        control_pack_str(pk, "type");
+        control_pack_str(pk, "unreadable");
+        control_pack_str(pk, "reason");
+        control_pack_str(pk, err.msg);
+        log_error("task history unreadable", LF_STR("error", err.msg));
+    }
+}
+
 /* {"op":"task","id"} */
 static void s_op_task(void *arg, const msgpack_object *request, msgpack_packer *pk)
 {
@@ -168,21 +195,7 @@ static void s_op_task(void *arg, const msgpack_object *request, msgpack_packer *
     control_pack_str(pk, "task");
     s_pack_task(pk, &t, r, service_now_ms(q->svc), true);
     control_pack_str(pk, "history");
-    msgpack_pack_array(pk, (size_t)PQntuples(res));
-    static const char *const cols[] = {"type",  "at_ms", "event", "unit", "role",  "why",
-                                       "stage", "step",  "round", "by",   "reason"};
-    for (int i = 0; i < PQntuples(res); i++) {
-        map_t m;
-        s_map_begin(&m);
-        for (int c = 0; c < 11; c++) {
-            const char *v = PQgetvalue(res, i, c);
-            if (c == 1 || ((c == 7 || c == 8) && strcmp(v, "0") != 0))
-                s_int(&m, cols[c], strtoll(v, NULL, 10));
-            else if (c != 7 && c != 8)
-                s_str(&m, cols[c], v);
-        }
-        s_map_end(&m, pk);
-    }
+    s_pack_history(pk, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
     PQclear(res);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "catalogue.h"
+#include "mp.h"
 
 static const char *const s_task_cols[DISPATCH_ROWS_TASK_COLS] = {"id",
                                                                  "subdistrict",
@@ -43,49 +44,55 @@ static const char *const s_task_cols[DISPATCH_ROWS_TASK_COLS] = {"id",
                                                                  "merged_into",
                                                                  "outcome",
                                                                  "is_open"};
-/* How each column's text is cast ("" NULLIF'd first where the column may be NULL). */
-static const char *const s_task_casts[DISPATCH_ROWS_TASK_COLS] = {
-    "uuid", "text", "uuid",  "text",  "text",  "text",  "?text", "text",    "bool",
-    "int4", "text", "?text", "?text", "?text", "?text", "?text", "?float8", "?float8",
-    "bool", "bool", "int8",  "int8",  "int8",  "int8",  "int8",  "int8",    "int4",
-    "int8", "int8", "int8",  "?text", "int4",  "int4",  "?uuid", "?text",   "bool"};
-static const char *const s_hist_cols[DISPATCH_ROWS_HISTORY_COLS] = {
-    "task", "type",  "at_ms", "event", "unit",    "role",
-    "why",  "stage", "step",  "round", "by_unit", "reason"};
-static const char *const s_hist_casts[DISPATCH_ROWS_HISTORY_COLS] = {
-    "uuid", "text", "int8", "text", "text", "text", "text", "text", "int4", "int4", "text", "text"};
+/* Each column's array type (binary arrays: NULL is a NULL element). */
+static const pgarray_type_t s_task_types[DISPATCH_ROWS_TASK_COLS] = {
+    PGARRAY_UUID, PGARRAY_TEXT, PGARRAY_UUID, PGARRAY_TEXT, PGARRAY_TEXT,   PGARRAY_TEXT,
+    PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_BOOL, PGARRAY_INT4, PGARRAY_TEXT,   PGARRAY_TEXT,
+    PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_FLOAT8, PGARRAY_FLOAT8,
+    PGARRAY_BOOL, PGARRAY_BOOL, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT8,   PGARRAY_INT8,
+    PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT4, PGARRAY_INT8, PGARRAY_INT8,   PGARRAY_INT8,
+    PGARRAY_TEXT, PGARRAY_INT4, PGARRAY_INT4, PGARRAY_UUID, PGARRAY_TEXT,   PGARRAY_BOOL};
 
-static char *s_build_sql(const char *head, const char *const *cols, const char *const *casts,
-                         size_t n, const char *tail)
+static const char *s_type_name(pgarray_type_t t)
+{
+    switch (t) {
+    case PGARRAY_UUID:
+        return "uuid";
+    case PGARRAY_BOOL:
+        return "bool";
+    case PGARRAY_INT4:
+        return "int4";
+    case PGARRAY_INT8:
+        return "int8";
+    case PGARRAY_FLOAT8:
+        return "float8";
+    case PGARRAY_BYTEA:
+        return "bytea";
+    default:
+        return "text";
+    }
+}
+
+char *dispatch_rows_task_upsert_sql(void)
 {
     size_t cap = 8192, len = 0;
     char *sql = malloc(cap);
     if (!sql)
         return NULL;
-    len += (size_t)snprintf(sql + len, cap - len, "%s (", head);
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s%s", i ? ", " : "", cols[i]);
-    len += (size_t)snprintf(sql + len, cap - len, ") SELECT ");
-    for (size_t i = 0; i < n; i++) {
-        const char *cast = casts[i][0] == '?' ? casts[i] + 1 : casts[i];
-        if (casts[i][0] == '?')
-            len += (size_t)snprintf(sql + len, cap - len, "%sNULLIF(c%zu, '')::%s", i ? ", " : "",
-                                    i, cast);
-        else
-            len += (size_t)snprintf(sql + len, cap - len, "%sc%zu::%s", i ? ", " : "", i, cast);
-    }
-    len += (size_t)snprintf(sql + len, cap - len, " FROM unnest(");
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s$%zu::text[]", i ? ", " : "", i + 1);
-    len += (size_t)snprintf(sql + len, cap - len, ") AS u(");
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%sc%zu", i ? ", " : "", i);
-    len += (size_t)snprintf(sql + len, cap - len, ")%s", tail);
-    for (size_t i = 1; tail[0] && i < n; i++) /* ON CONFLICT: every column but the id */
-        len += (size_t)snprintf(sql + len, cap - len, "%s%s = excluded.%s", i > 1 ? ", " : "",
-                                cols[i], cols[i]);
-    if (tail[0])
-        len += (size_t)snprintf(sql + len, cap - len, ", updated_at = now()");
+    len += (size_t)snprintf(sql + len, cap - len, "INSERT INTO task (");
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
+        len += (size_t)snprintf(sql + len, cap - len, "%s, ", s_task_cols[i]);
+    len += (size_t)snprintf(sql + len, cap - len, "history) SELECT * FROM unnest(");
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
+        len += (size_t)snprintf(sql + len, cap - len, "$%zu::%s[], ", i + 1,
+                                s_type_name(s_task_types[i]));
+    len += (size_t)snprintf(sql + len, cap - len, "$%d::bytea[]) ON CONFLICT (id) DO UPDATE SET ",
+                            DISPATCH_ROWS_TASK_COLS + 1);
+    for (size_t i = 1; i < DISPATCH_ROWS_TASK_COLS; i++) /* every column but the id */
+        len += (size_t)snprintf(sql + len, cap - len, "%s = excluded.%s, ", s_task_cols[i],
+                                s_task_cols[i]);
+    len += (size_t)snprintf(sql + len, cap - len,
+                            "history = task.history || excluded.history, updated_at = now()");
     if (len >= cap) {
         free(sql);
         return NULL;
@@ -93,16 +100,34 @@ static char *s_build_sql(const char *head, const char *const *cols, const char *
     return sql;
 }
 
-char *dispatch_rows_task_upsert_sql(void)
+char *dispatch_rows_task_copy_sql(void)
 {
-    return s_build_sql("INSERT INTO task", s_task_cols, s_task_casts, DISPATCH_ROWS_TASK_COLS,
-                       " ON CONFLICT (id) DO UPDATE SET ");
+    size_t cap = 2048, len = 0;
+    char *sql = malloc(cap);
+    if (!sql)
+        return NULL;
+    len += (size_t)snprintf(sql + len, cap - len, "COPY task (");
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
+        len += (size_t)snprintf(sql + len, cap - len, "%s, ", s_task_cols[i]);
+    len += (size_t)snprintf(sql + len, cap - len, "history) FROM STDIN (FORMAT binary)");
+    if (len >= cap) {
+        free(sql);
+        return NULL;
+    }
+    return sql;
 }
 
-char *dispatch_rows_history_insert_sql(void)
+const char *dispatch_rows_history_append_sql(void)
 {
-    return s_build_sql("INSERT INTO task_history", s_hist_cols, s_hist_casts,
-                       DISPATCH_ROWS_HISTORY_COLS, "");
+    return "UPDATE task SET history = task.history || u.history, updated_at = now()"
+           " FROM unnest($1::uuid[], $2::bytea[]) AS u(id, history) WHERE task.id = u.id";
+}
+
+void dispatch_rows_task_reset(pgarray_t *cols)
+{
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
+        pgarray_reset_as(&cols[i], s_task_types[i]);
+    pgarray_reset_as(&cols[DISPATCH_ROWS_TASK_COLS], PGARRAY_BYTEA);
 }
 
 char *dispatch_rows_task_select_sql(const char *where)
@@ -123,68 +148,84 @@ static const char *s_str_or_empty(const char *s)
     return s ? s : "";
 }
 
-static void s_add_int(pgarray_t *a, int64_t v)
-{
-    pgarray_add_int(a, v);
-}
+/* A place's or unit's id, or NULL (a NULL element). */
+#define S_ID(p) ((p) ? (p)->id : NULL)
 
-static void s_add(pgarray_t *a, const char *s)
+/* Writes t's fields and the history to append to c[0..DISPATCH_ROWS_TASK_PARAMS):
+ * column arrays, or one COPY row (every c[i] the same buffer). */
+static void s_task_fields(pgarray_t *const *c, const dispatch_task_t *t, const dispatch_rules_t *r,
+                          const char *history, size_t history_len)
 {
-    s = s_str_or_empty(s);
-    pgarray_add(a, s, strlen(s));
-}
-
-static void s_add_bool(pgarray_t *a, bool v)
-{
-    pgarray_add(a, v ? "t" : "f", 1);
-}
-
-void dispatch_rows_task_add(pgarray_t *c, const dispatch_task_t *t, const dispatch_rules_t *r)
-{
-    char returned[DISPATCH_MAX_RETURNS * 64 + 1] = "", num[40];
+    char returned[DISPATCH_MAX_RETURNS * 64 + 1] = "";
     size_t len = 0;
     for (int i = 0; i < t->returns && i < DISPATCH_MAX_RETURNS; i++)
         if (t->returned_by[i])
             len += (size_t)snprintf(returned + len, sizeof returned - len, "%s%s", len ? "," : "",
                                     t->returned_by[i]->id);
-    s_add(&c[0], t->id);
-    s_add(&c[1], r->campaign->subdistrict_id);
-    s_add(&c[2], t->event);
-    s_add(&c[3], t->kind);
-    s_add(&c[4], dispatch_rules_priority_name(t->priority));
-    s_add(&c[5], dispatch_task_state_name(t->state));
-    s_add(&c[6], t->holder ? t->holder->id : NULL);
-    s_add(&c[7], t->route ? t->route : "default");
-    s_add_bool(&c[8], t->held_by_fallback);
-    s_add_int(&c[9], t->returns);
-    s_add(&c[10], returned);
-    s_add(&c[11], t->community ? t->community->id : NULL);
-    s_add(&c[12], t->grid ? t->grid->id : NULL);
-    s_add(&c[13], t->key_area ? t->key_area->id : NULL);
-    s_add(&c[14], t->compound ? t->compound->id : NULL);
-    s_add(&c[15], t->school ? t->school->id : NULL);
-    snprintf(num, sizeof num, "%.17g", t->geo.lat);
-    s_add(&c[16], t->has_geo ? num : NULL);
-    snprintf(num, sizeof num, "%.17g", t->geo.lon);
-    s_add(&c[17], t->has_geo ? num : NULL);
-    s_add_bool(&c[18], t->police_liaison);
-    s_add_bool(&c[19], t->sensitive);
-    s_add_int(&c[20], t->created_ms);
-    s_add_int(&c[21], t->assigned_ms);
-    s_add_int(&c[22], t->acked_ms);
-    s_add_int(&c[23], t->arrived_ms);
-    s_add_int(&c[24], t->done_ms);
-    s_add_int(&c[25], t->last_report_ms);
-    s_add_int(&c[26], t->reports);
-    s_add_int(&c[27], t->due_ack_ms);
-    s_add_int(&c[28], t->due_arrive_ms);
-    s_add_int(&c[29], t->due_resolve_ms);
-    s_add(&c[30], t->esc_stage ? dispatch_task_stage_name(t->esc_stage) : NULL);
-    s_add_int(&c[31], t->esc_step);
-    s_add_int(&c[32], t->esc_round);
-    s_add(&c[33], t->merged_into);
-    s_add(&c[34], t->outcome);
-    s_add_bool(&c[35], dispatch_task_is_open(t));
+    pgarray_add_uuid(c[0], t->id);
+    pgarray_add_str(c[1], r->campaign->subdistrict_id);
+    pgarray_add_uuid(c[2], t->event);
+    pgarray_add_str(c[3], t->kind);
+    pgarray_add_str(c[4], dispatch_rules_priority_name(t->priority));
+    pgarray_add_str(c[5], dispatch_task_state_name(t->state));
+    pgarray_add_str(c[6], S_ID(t->holder));
+    pgarray_add_str(c[7], t->route ? t->route : "default");
+    pgarray_add_bool(c[8], t->held_by_fallback);
+    pgarray_add_int_as(c[9], s_task_types[9], t->returns);
+    pgarray_add(c[10], returned, len);
+    pgarray_add_str(c[11], S_ID(t->community));
+    pgarray_add_str(c[12], S_ID(t->grid));
+    pgarray_add_str(c[13], S_ID(t->key_area));
+    pgarray_add_str(c[14], S_ID(t->compound));
+    pgarray_add_str(c[15], S_ID(t->school));
+    if (t->has_geo) {
+        pgarray_add_float8(c[16], t->geo.lat);
+        pgarray_add_float8(c[17], t->geo.lon);
+    } else {
+        pgarray_add_null(c[16]);
+        pgarray_add_null(c[17]);
+    }
+    pgarray_add_bool(c[18], t->police_liaison);
+    pgarray_add_bool(c[19], t->sensitive);
+    pgarray_add_int_as(c[20], s_task_types[20], t->created_ms);
+    pgarray_add_int_as(c[21], s_task_types[21], t->assigned_ms);
+    pgarray_add_int_as(c[22], s_task_types[22], t->acked_ms);
+    pgarray_add_int_as(c[23], s_task_types[23], t->arrived_ms);
+    pgarray_add_int_as(c[24], s_task_types[24], t->done_ms);
+    pgarray_add_int_as(c[25], s_task_types[25], t->last_report_ms);
+    pgarray_add_int_as(c[26], s_task_types[26], t->reports);
+    pgarray_add_int_as(c[27], s_task_types[27], t->due_ack_ms);
+    pgarray_add_int_as(c[28], s_task_types[28], t->due_arrive_ms);
+    pgarray_add_int_as(c[29], s_task_types[29], t->due_resolve_ms);
+    pgarray_add_str(c[30], t->esc_stage ? dispatch_task_stage_name(t->esc_stage) : NULL);
+    pgarray_add_int_as(c[31], s_task_types[31], t->esc_step);
+    pgarray_add_int_as(c[32], s_task_types[32], t->esc_round);
+    if (t->merged_into[0])
+        pgarray_add_uuid(c[33], t->merged_into);
+    else
+        pgarray_add_null(c[33]);
+    pgarray_add_str(c[34], t->outcome);
+    pgarray_add_bool(c[35], dispatch_task_is_open(t));
+    pgarray_add(c[36], history, history_len);
+}
+
+void dispatch_rows_task_add(pgarray_t *cols, const dispatch_task_t *t, const dispatch_rules_t *r,
+                            const char *history, size_t history_len)
+{
+    pgarray_t *c[DISPATCH_ROWS_TASK_PARAMS];
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_PARAMS; i++)
+        c[i] = &cols[i];
+    s_task_fields(c, t, r, history, history_len);
+}
+
+void dispatch_rows_task_copy_row(pgarray_t *copy, const dispatch_task_t *t,
+                                 const dispatch_rules_t *r, const char *history, size_t history_len)
+{
+    pgarray_t *c[DISPATCH_ROWS_TASK_PARAMS];
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_PARAMS; i++)
+        c[i] = copy;
+    pgarray_copy_row(copy, DISPATCH_ROWS_TASK_PARAMS);
+    s_task_fields(c, t, r, history, history_len);
 }
 
 /* The campaign's compound or school id (NULL when unknown). */
@@ -293,22 +334,28 @@ int dispatch_rows_task_read(const PGresult *res, int i, dispatch_rules_t *const 
     t->esc_round = atoi(s_val(res, i, 32));
     snprintf(t->merged_into, sizeof t->merged_into, "%s", s_str_or_empty(s_val(res, i, 33)));
     t->outcome = s_outcome(s_val(res, i, 34));
+    t->stored = true;
     *rules_out = r;
     return 0;
 }
 
-void dispatch_rows_history_add(pgarray_t *c, const dispatch_record_t *rec)
+void dispatch_rows_history_pack(msgpack_sbuffer *out, const dispatch_record_t *rec)
 {
-    s_add(&c[0], rec->task);
-    s_add(&c[1], dispatch_record_name(rec->type));
-    s_add_int(&c[2], rec->at_ms);
-    s_add(&c[3], rec->event);
-    s_add(&c[4], rec->unit);
-    s_add(&c[5], rec->role);
-    s_add(&c[6], rec->why);
-    s_add(&c[7], rec->stage ? dispatch_task_stage_name(rec->stage) : NULL);
-    s_add_int(&c[8], rec->step);
-    s_add_int(&c[9], rec->round);
-    s_add(&c[10], rec->by);
-    s_add(&c[11], rec->reason);
+    mp_map_t m = MP_MAP_INIT;
+    mp_map_str(&m, "type", dispatch_record_name(rec->type));
+    mp_map_int(&m, "at_ms", rec->at_ms);
+    mp_map_str(&m, "event", rec->event);
+    mp_map_str(&m, "unit", rec->unit);
+    mp_map_str(&m, "role", rec->role);
+    mp_map_str(&m, "why", rec->why);
+    mp_map_str(&m, "stage", rec->stage ? dispatch_task_stage_name(rec->stage) : NULL);
+    if (rec->step)
+        mp_map_int(&m, "step", rec->step);
+    if (rec->round)
+        mp_map_int(&m, "round", rec->round);
+    mp_map_str(&m, "by", rec->by);
+    mp_map_str(&m, "reason", rec->reason);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    mp_map_pack(&m, &pk);
 }

@@ -12,15 +12,25 @@
 #include "fnv.h"
 #include "grow.h"
 #include "log.h"
+#include "mp.h"
 #include "pgarray.h"
 #include "rows.h"
 #include "sensitive.h"
 #include "uuid.h"
 
+/* A history entry of the open transaction: bytes [off, off + len) of
+ * hist_buf, about task, the ord-th of the batch. */
+typedef struct hist_entry {
+    char task[DISPATCH_UUID_LEN + 1];
+    size_t off, len, ord;
+    int written; /* its task's row is in the upsert */
+} hist_entry_t;
+
 /* A timer set or cancelled in the open transaction. */
 typedef struct timer_op {
     char key[DISPATCH_TIMER_KEY_MAX];
     int cancel;
+    int fresh; /* of a task without a row yet: the key cannot be set */
     dispatch_timer_kind_t kind;
     int64_t due_ms;
 } timer_op_t;
@@ -37,9 +47,15 @@ struct dispatch_store {
     /* The open transaction: */
     timer_op_t *timers;
     size_t n_timers, cap_timers;
-    pgarray_t task_cols[DISPATCH_ROWS_TASK_COLS], hist_cols[DISPATCH_ROWS_HISTORY_COLS];
-    size_t n_history;
-    char *upsert_sql, *history_sql, *select_open_sql, *select_one_sql;
+    hist_entry_t *hist; /* sorted by (task, ord) when flushed */
+    size_t n_hist, cap_hist;
+    msgpack_sbuffer hist_buf;                       /* the entries' bytes */
+    msgpack_sbuffer hist_one;                       /* one task's entries, gathered */
+    pgarray_t task_cols[DISPATCH_ROWS_TASK_PARAMS]; /* tasks with a row: the upsert */
+    pgarray_t task_copy;                            /* tasks without: COPY */
+    pgarray_t timer_keys, timer_kinds, timer_dues, timer_gone, timer_copy;
+    pgarray_t hist_cols[2]; /* history for tasks not in the upsert: ids, entries */
+    char *upsert_sql, *copy_sql, *select_open_sql, *select_one_sql;
     dispatch_task_t scratch; /* a task read from the table */
     msgpack_sbuffer body;    /* a record's body */
 };
@@ -55,17 +71,6 @@ void dispatch_store_task_id(const char *event_id, const char *purpose,
     uuid_derive(cause, (size_t)n, out);
 }
 
-static void s_add_int(pgarray_t *a, int64_t v)
-{
-    pgarray_add_int(a, v);
-}
-
-static void s_add(pgarray_t *a, const char *s)
-{
-    s = s ? s : "";
-    pgarray_add(a, s, strlen(s));
-}
-
 /* ---- life cycle ------------------------------------------------------------------ */
 
 dispatch_store_t *dispatch_store_new(service_t *svc, dispatch_rules_t *const *rules, size_t n)
@@ -78,15 +83,18 @@ dispatch_store_t *dispatch_store_new(service_t *svc, dispatch_rules_t *const *ru
     s->n_rules = n;
     s->cache = dispatch_cache_new();
     s->upsert_sql = dispatch_rows_task_upsert_sql();
-    s->history_sql = dispatch_rows_history_insert_sql();
+    s->copy_sql = dispatch_rows_task_copy_sql();
     s->select_open_sql = dispatch_rows_task_select_sql("is_open");
     s->select_one_sql = dispatch_rows_task_select_sql("id = $1::uuid");
     msgpack_sbuffer_init(&s->body);
-    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
-        pgarray_reset(&s->task_cols[i]);
-    for (size_t i = 0; i < DISPATCH_ROWS_HISTORY_COLS; i++)
-        pgarray_reset(&s->hist_cols[i]);
-    if (!s->cache || !s->upsert_sql || !s->history_sql || !s->select_open_sql || !s->select_one_sql)
+    msgpack_sbuffer_init(&s->hist_buf);
+    msgpack_sbuffer_init(&s->hist_one);
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_PARAMS; i++)
+        s->task_cols[i] = (pgarray_t)PGARRAY_INIT;
+    s->task_copy = (pgarray_t)PGARRAY_INIT;
+    s->timer_keys = s->timer_kinds = s->timer_dues = s->timer_gone = s->timer_copy =
+        s->hist_cols[0] = s->hist_cols[1] = (pgarray_t)PGARRAY_INIT;
+    if (!s->cache || !s->upsert_sql || !s->copy_sql || !s->select_open_sql || !s->select_one_sql)
         dispatch_store_destroy(&s);
     return s;
 }
@@ -98,15 +106,21 @@ void dispatch_store_destroy(dispatch_store_t **self_p)
         return;
     dispatch_cache_destroy(&s->cache);
     free(s->timers);
+    free(s->hist);
     free(s->upsert_sql);
-    free(s->history_sql);
+    free(s->copy_sql);
     free(s->select_open_sql);
     free(s->select_one_sql);
-    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_PARAMS; i++)
         pgarray_fini(&s->task_cols[i]);
-    for (size_t i = 0; i < DISPATCH_ROWS_HISTORY_COLS; i++)
-        pgarray_fini(&s->hist_cols[i]);
+    pgarray_fini(&s->task_copy);
+    pgarray_t *arrays[] = {&s->timer_keys, &s->timer_kinds,  &s->timer_dues,  &s->timer_gone,
+                           &s->timer_copy, &s->hist_cols[0], &s->hist_cols[1]};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        pgarray_fini(arrays[i]);
     msgpack_sbuffer_destroy(&s->body);
+    msgpack_sbuffer_destroy(&s->hist_buf);
+    msgpack_sbuffer_destroy(&s->hist_one);
     free(s);
     *self_p = NULL;
 }
@@ -241,72 +255,61 @@ static const dispatch_task_t *s_decided(const dispatch_decision_t *d, const char
     return NULL;
 }
 
-/* One key of a record body: a string (s) or an integer. */
-typedef struct kv {
-    const char *key;
-    const char *s;
-    int64_t i;
-    int is_int;
-} kv_t;
-
-static void s_kv_str(kv_t *kv, size_t *n, const char *key, const char *s)
-{
-    if (s && *s)
-        kv[(*n)++] = (kv_t){key, s, 0, 0};
-}
-
-static void s_kv_int(kv_t *kv, size_t *n, const char *key, int64_t v)
-{
-    kv[(*n)++] = (kv_t){key, NULL, v, 1};
-}
-
 /* The record's body (msgpack map) in s->body: its non-empty fields, and
  * for a new holder the task's kind, priority, place and deadlines. */
 static void s_pack_record(dispatch_store_t *s, const dispatch_record_t *rec,
                           const dispatch_task_t *t)
 {
-    kv_t kv[32];
-    size_t n = 0;
-    s_kv_str(kv, &n, "task", rec->task);
-    s_kv_str(kv, &n, "event", rec->event);
-    s_kv_str(kv, &n, "unit", rec->unit);
-    s_kv_str(kv, &n, "role", rec->role);
-    s_kv_str(kv, &n, "why", rec->why);
+    mp_map_t m = MP_MAP_INIT;
+    mp_map_str(&m, "task", rec->task);
+    mp_map_str(&m, "event", rec->event);
+    mp_map_str(&m, "unit", rec->unit);
+    mp_map_str(&m, "role", rec->role);
+    mp_map_str(&m, "why", rec->why);
     if (rec->stage)
-        s_kv_str(kv, &n, "stage", dispatch_task_stage_name(rec->stage));
+        mp_map_str(&m, "stage", dispatch_task_stage_name(rec->stage));
     if (rec->step)
-        s_kv_int(kv, &n, "step", rec->step);
+        mp_map_int(&m, "step", rec->step);
     if (rec->type == DISPATCH_REC_TASK_ESCALATED)
-        s_kv_int(kv, &n, "round", rec->round);
-    s_kv_int(kv, &n, "at", rec->at_ms);
-    s_kv_str(kv, &n, "date", rec->sensitive_id);
-    s_kv_str(kv, &n, "by", rec->by);
-    s_kv_str(kv, &n, "reason", rec->reason);
+        mp_map_int(&m, "round", rec->round);
+    mp_map_int(&m, "at", rec->at_ms);
+    mp_map_str(&m, "date", rec->sensitive_id);
+    mp_map_str(&m, "by", rec->by);
+    mp_map_str(&m, "reason", rec->reason);
     if (t && (rec->type == DISPATCH_REC_TASK_CREATED || rec->type == DISPATCH_REC_TASK_ASSIGNED)) {
-        s_kv_str(kv, &n, "kind", t->kind);
-        s_kv_str(kv, &n, "priority", dispatch_rules_priority_name(t->priority));
-        s_kv_str(kv, &n, "community", t->community ? t->community->id : NULL);
-        s_kv_str(kv, &n, "grid", t->grid ? t->grid->id : NULL);
-        s_kv_str(kv, &n, "key_area", t->key_area ? t->key_area->id : NULL);
-        s_kv_int(kv, &n, "due_ack", t->due_ack_ms);
-        s_kv_int(kv, &n, "due_arrive", t->due_arrive_ms);
-        s_kv_int(kv, &n, "due_resolve", t->due_resolve_ms);
+        mp_map_str(&m, "kind", t->kind);
+        mp_map_str(&m, "priority", dispatch_rules_priority_name(t->priority));
+        mp_map_str(&m, "community", t->community ? t->community->id : NULL);
+        mp_map_str(&m, "grid", t->grid ? t->grid->id : NULL);
+        mp_map_str(&m, "key_area", t->key_area ? t->key_area->id : NULL);
+        mp_map_int(&m, "due_ack", t->due_ack_ms);
+        mp_map_int(&m, "due_arrive", t->due_arrive_ms);
+        mp_map_int(&m, "due_resolve", t->due_resolve_ms);
         if (t->police_liaison)
-            s_kv_str(kv, &n, "police_liaison", "yes");
+            mp_map_str(&m, "police_liaison", "yes");
         if (t->sensitive)
-            s_kv_str(kv, &n, "sensitive", "yes");
+            mp_map_str(&m, "sensitive", "yes");
     }
     msgpack_packer pk;
     msgpack_sbuffer_clear(&s->body);
     msgpack_packer_init(&pk, &s->body, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, n);
-    for (size_t i = 0; i < n; i++) {
-        msgpack_pack_str_with_body(&pk, kv[i].key, strlen(kv[i].key));
-        if (kv[i].is_int)
-            msgpack_pack_int64(&pk, kv[i].i);
-        else
-            msgpack_pack_str_with_body(&pk, kv[i].s, strlen(kv[i].s));
-    }
+    mp_map_pack(&m, &pk);
+}
+
+/* Appends rec's history entry to the open transaction's. */
+static int s_add_history(dispatch_store_t *s, const dispatch_record_t *rec)
+{
+    if (grow_array((void **)&s->hist, &s->cap_hist, s->n_hist + 1, sizeof *s->hist) != 0)
+        return -1;
+    hist_entry_t *e = &s->hist[s->n_hist];
+    size_t before = s->hist_buf.size;
+    dispatch_rows_history_pack(&s->hist_buf, rec);
+    snprintf(e->task, sizeof e->task, "%s", rec->task);
+    e->off = before;
+    e->len = s->hist_buf.size - before;
+    e->ord = s->n_hist++;
+    e->written = 0;
+    return 0;
 }
 
 consumer_apply_rc_t dispatch_store_apply(dispatch_store_t *s, const dispatch_rules_t *r,
@@ -328,10 +331,8 @@ consumer_apply_rc_t dispatch_store_apply(dispatch_store_t *s, const dispatch_rul
         if (service_emit(s->svc, dispatch_record_name(rec->type), r->campaign->subdistrict_id,
                          s->body.data, s->body.size, why) != 0)
             return APPLY_FAILED;
-        if (rec->task[0]) {
-            dispatch_rows_history_add(s->hist_cols, rec);
-            s->n_history++;
-        }
+        if (rec->task[0] && s_add_history(s, rec) != 0)
+            goto oom;
     }
     if (grow_array((void **)&s->timers, &s->cap_timers, s->n_timers + d->n_timers,
                    sizeof *s->timers) != 0)
@@ -340,6 +341,8 @@ consumer_apply_rc_t dispatch_store_apply(dispatch_store_t *s, const dispatch_rul
         timer_op_t *op = &s->timers[s->n_timers++];
         snprintf(op->key, sizeof op->key, "%s", d->timers[i].key);
         op->cancel = d->timers[i].cancel;
+        const dispatch_task_t *t = d->timers[i].task[0] ? s_decided(d, d->timers[i].task) : NULL;
+        op->fresh = t && !t->stored;
         op->kind = d->timers[i].kind;
         op->due_ms = d->timers[i].due_ms;
     }
@@ -349,16 +352,18 @@ oom:
     return APPLY_FAILED;
 }
 
+/* Runs sql with the n arrays as its parameters. */
 static db_rc_t s_exec_arrays(dispatch_store_t *s, PGconn *conn, const char *sql, pgarray_t *cols,
                              size_t n, err_t *err)
 {
-    const char *params[DISPATCH_ROWS_TASK_COLS];
+    const char *values[DISPATCH_ROWS_TASK_PARAMS];
+    int lengths[DISPATCH_ROWS_TASK_PARAMS], formats[DISPATCH_ROWS_TASK_PARAMS];
     for (size_t i = 0; i < n; i++)
-        if (!(params[i] = pgarray_finish(&cols[i]))) {
-            err_set(err, "out of memory for the batch's rows");
-            return DB_TRANSIENT;
+        if (pgarray_param(&cols[i], &values[i], &lengths[i], &formats[i]) != 0) {
+            err_set(err, "dispatch rows: %s", pgarray_failure(&cols[i]));
+            return cols[i].failed == 1 ? DB_TRANSIENT : DB_FAILED;
         }
-    PGresult *res = PQexecParams(conn, sql, (int)n, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(conn, sql, (int)n, NULL, values, lengths, formats, 0);
     db_rc_t rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : db_failure(s->svc->db, res, err);
     PQclear(res);
     return rc;
@@ -373,15 +378,15 @@ static db_rc_t s_flush_timers(dispatch_store_t *s, err_t *err)
     while (cap < s->n_timers * 2)
         cap *= 2;
     const timer_op_t **seen = calloc(cap, sizeof *seen);
-    pgarray_t keys = PGARRAY_INIT, kinds = PGARRAY_INIT, dues = PGARRAY_INIT, gone = PGARRAY_INIT;
     if (!seen) {
         err_set(err, "out of memory for the batch's timers");
         return DB_TRANSIENT;
     }
-    pgarray_reset(&keys);
-    pgarray_reset(&kinds);
-    pgarray_reset(&dues);
-    pgarray_reset(&gone);
+    pgarray_reset_as(&s->timer_keys, PGARRAY_TEXT);
+    pgarray_reset_as(&s->timer_kinds, PGARRAY_TEXT);
+    pgarray_reset_as(&s->timer_dues, PGARRAY_INT8);
+    pgarray_reset_as(&s->timer_gone, PGARRAY_TEXT);
+    pgarray_reset_copy(&s->timer_copy);
     for (size_t i = s->n_timers; i-- > 0;) {
         const timer_op_t *op = &s->timers[i];
         size_t b = (size_t)fnv_str(FNV_OFFSET_BASIS, op->key) & (cap - 1);
@@ -391,47 +396,100 @@ static db_rc_t s_flush_timers(dispatch_store_t *s, err_t *err)
             continue; /* a later operation on the key decides */
         seen[b] = op;
         if (op->cancel) {
-            s_add(&gone, op->key);
+            pgarray_add_str(&s->timer_gone, op->key);
+        } else if (op->fresh) {
+            timer_copy_add(&s->timer_copy, op->key, dispatch_timer_name(op->kind), op->due_ms);
         } else {
-            s_add(&keys, op->key);
-            s_add(&kinds, dispatch_timer_name(op->kind));
-            s_add_int(&dues, op->due_ms);
+            pgarray_add_str(&s->timer_keys, op->key);
+            pgarray_add_str(&s->timer_kinds, dispatch_timer_name(op->kind));
+            pgarray_add_int(&s->timer_dues, op->due_ms);
         }
     }
-    const char *k = pgarray_finish(&keys), *ki = pgarray_finish(&kinds),
-               *du = pgarray_finish(&dues), *g = pgarray_finish(&gone);
-    if (!k || !ki || !du || !g) {
-        err_set(err, "out of memory for the batch's timers");
-        rc = DB_TRANSIENT;
-    }
-    if (rc == DB_OK && gone.n > 0)
-        rc = service_timer_cancel_many(s->svc, g, err);
-    if (rc == DB_OK && keys.n > 0)
-        rc = service_timer_set_many(s->svc, k, ki, du, err);
     free(seen);
-    pgarray_fini(&keys);
-    pgarray_fini(&kinds);
-    pgarray_fini(&dues);
-    pgarray_fini(&gone);
+    if (s->timer_gone.n > 0)
+        rc = service_timer_cancel_many(s->svc, &s->timer_gone, err);
+    if (rc == DB_OK && s->timer_keys.n > 0)
+        rc = service_timer_set_many(s->svc, &s->timer_keys, &s->timer_kinds, &s->timer_dues, err);
+    if (rc == DB_OK && s->timer_copy.n > 0)
+        rc = service_timer_copy_new(s->svc, &s->timer_copy, err);
     return rc;
+}
+
+static int s_hist_cmp(const void *a, const void *b)
+{
+    const hist_entry_t *x = a, *y = b;
+    int c = strcmp(x->task, y->task);
+    return c ? c : (x->ord > y->ord) - (x->ord < y->ord);
+}
+
+/* The first entry about task in the sorted entries, or n_hist. */
+static size_t s_hist_first(const dispatch_store_t *s, const char *task)
+{
+    size_t lo = 0, hi = s->n_hist;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->hist[mid].task, task) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The entries about task from i on, gathered in s->hist_one and marked
+ * written; returns the index past them. */
+static size_t s_hist_gather(dispatch_store_t *s, size_t i, const char *task)
+{
+    msgpack_sbuffer_clear(&s->hist_one);
+    for (; i < s->n_hist && strcmp(s->hist[i].task, task) == 0; i++) {
+        msgpack_sbuffer_write(&s->hist_one, s->hist_buf.data + s->hist[i].off, s->hist[i].len);
+        s->hist[i].written = 1;
+    }
+    return i;
+}
+
+/* Appends the entries about tasks the upsert did not write. */
+static db_rc_t s_flush_history(dispatch_store_t *s, PGconn *conn, err_t *err)
+{
+    pgarray_reset_as(&s->hist_cols[0], PGARRAY_UUID);
+    pgarray_reset_as(&s->hist_cols[1], PGARRAY_BYTEA);
+    for (size_t i = 0; i < s->n_hist;) {
+        if (s->hist[i].written) {
+            i++;
+            continue;
+        }
+        const char *task = s->hist[i].task;
+        i = s_hist_gather(s, i, task);
+        pgarray_add_uuid(&s->hist_cols[0], task);
+        pgarray_add(&s->hist_cols[1], s->hist_one.data, s->hist_one.size);
+    }
+    if (s->hist_cols[0].n == 0)
+        return DB_OK;
+    return s_exec_arrays(s, conn, dispatch_rows_history_append_sql(), s->hist_cols, 2, err);
 }
 
 db_rc_t dispatch_store_flush(dispatch_store_t *s, PGconn *conn, err_t *err)
 {
     db_rc_t rc = DB_OK;
+    qsort(s->hist, s->n_hist, sizeof *s->hist, s_hist_cmp);
     size_t n = dispatch_cache_changed_count(s->cache);
-    if (n > 0) {
-        for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
-            pgarray_reset(&s->task_cols[i]);
-        for (size_t i = 0; i < n; i++) {
-            const dispatch_rules_t *r = NULL;
-            const dispatch_task_t *t = dispatch_cache_changed(s->cache, i, &r);
-            dispatch_rows_task_add(s->task_cols, t, r);
-        }
-        rc = s_exec_arrays(s, conn, s->upsert_sql, s->task_cols, DISPATCH_ROWS_TASK_COLS, err);
+    dispatch_rows_task_reset(s->task_cols);
+    pgarray_reset_copy(&s->task_copy);
+    for (size_t i = 0; i < n; i++) {
+        const dispatch_rules_t *r = NULL;
+        const dispatch_task_t *t = dispatch_cache_changed(s->cache, i, &r);
+        s_hist_gather(s, s_hist_first(s, t->id), t->id);
+        if (t->stored)
+            dispatch_rows_task_add(s->task_cols, t, r, s->hist_one.data, s->hist_one.size);
+        else
+            dispatch_rows_task_copy_row(&s->task_copy, t, r, s->hist_one.data, s->hist_one.size);
     }
-    if (rc == DB_OK && s->n_history > 0)
-        rc = s_exec_arrays(s, conn, s->history_sql, s->hist_cols, DISPATCH_ROWS_HISTORY_COLS, err);
+    if (s->task_copy.n > 0)
+        rc = pgarray_copy(&s->task_copy, s->svc->db, conn, s->copy_sql, err);
+    if (rc == DB_OK && s->task_cols[0].n > 0)
+        rc = s_exec_arrays(s, conn, s->upsert_sql, s->task_cols, DISPATCH_ROWS_TASK_PARAMS, err);
+    if (rc == DB_OK && s->n_hist > 0)
+        rc = s_flush_history(s, conn, err);
     if (rc == DB_OK && s->n_timers > 0)
         rc = s_flush_timers(s, err);
     return rc;
@@ -447,9 +505,8 @@ void dispatch_store_after(dispatch_store_t *s, int committed)
             s->db_gen_rolled_back = db_generation(s->svc->db) ? db_generation(s->svc->db) : 1;
         dispatch_cache_rollback(s->cache);
     }
-    s->n_timers = s->n_history = 0;
-    for (size_t i = 0; i < DISPATCH_ROWS_HISTORY_COLS; i++)
-        pgarray_reset(&s->hist_cols[i]);
+    s->n_timers = s->n_hist = 0;
+    msgpack_sbuffer_clear(&s->hist_buf);
 }
 
 /* ---- queries ------------------------------------------------------------------------ */
@@ -487,13 +544,15 @@ db_rc_t dispatch_store_history(dispatch_store_t *s, const char *id, PGresult **r
     if (!conn)
         return DB_TRANSIENT;
     const char *params[1] = {id};
-    *res = PQexecParams(conn,
-                        "SELECT type, at_ms, event, unit, role, why, stage, step, round, by_unit,"
-                        " reason FROM task_history WHERE task = $1::uuid ORDER BY id",
-                        1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(*res) == PGRES_TUPLES_OK)
+    *res = PQexecParams(conn, "SELECT history FROM task WHERE id = $1::uuid", 1, NULL, params, NULL,
+                        NULL, 1);
+    if (PQresultStatus(*res) == PGRES_TUPLES_OK && PQntuples(*res) == 1)
         return DB_OK;
-    db_rc_t rc = db_failure(s->svc->db, *res, err);
+    db_rc_t rc = DB_FAILED;
+    if (PQresultStatus(*res) == PGRES_TUPLES_OK)
+        err_set(err, "unknown task %s", id);
+    else
+        rc = db_failure(s->svc->db, *res, err);
     PQclear(*res);
     *res = NULL;
     return rc;

@@ -107,9 +107,9 @@ const dispatch_task_t *dispatch_store_open_next(const dispatch_store_t *s, size_
 db_rc_t dispatch_store_read(dispatch_store_t *s, const char *id, dispatch_task_t *out,
                             const dispatch_rules_t **r, err_t *err);
 
-/* The task's history rows (type, at_ms, event, unit, role, why, stage,
- * step, round, by_unit, reason; text format), oldest first; the caller
- * PQclear()s *res. */
+/* The task's history: one row, one binary bytea field holding its
+ * entries (rows.h), oldest first; DB_FAILED with err "unknown task" when
+ * there is none. The caller PQclear()s *res. */
 db_rc_t dispatch_store_history(dispatch_store_t *s, const char *id, PGresult **res, err_t *err);
 
 #endif

@@ -100,6 +100,9 @@ typedef struct dispatch_task {
     char merged_into[DISPATCH_UUID_LEN + 1]; /* MERGED: the task it joined */
     const char *outcome;                     /* DONE: persuaded / refused / unfounded
                                                 (borrowed from the catalogue) */
+
+    bool stored; /* the table has its row: false for a task opened in the
+                    open transaction (the store's, never a decision's) */
 } dispatch_task_t;
 
 /* 0 when action is allowed now; else -1 and why (one line, cap bytes). */
