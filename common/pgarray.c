@@ -208,14 +208,11 @@ int pgarray_add_float8(pgarray_t *a, double v)
     return s_binary(a, be, 8);
 }
 
-int pgarray_add_uuid(pgarray_t *a, const char *uuid)
+int pgarray_add_uuid(pgarray_t *a, const char *uuid, size_t len)
 {
-    size_t len = strlen(uuid);
-    if (!uuid_is_canonical(uuid, len))
-        return s_refuse(a);
     if (a->type == PGARRAY_LITERAL)
-        return pgarray_add(a, uuid, len);
-    unsigned char bytes[16];
+        return uuid_is_canonical(uuid, len) ? pgarray_add(a, uuid, len) : s_refuse(a);
+    unsigned char bytes[16]; /* uuid_parse checks the text */
     if ((a->type != PGARRAY_UUID && a->type != PGARRAY_COPY) || uuid_parse(uuid, len, bytes) != 0)
         return s_refuse(a);
     return s_binary(a, bytes, 16);

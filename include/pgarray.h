@@ -18,7 +18,7 @@
  *
  *   pgarray_t ids = PGARRAY_INIT;
  *   pgarray_reset_as(&ids, PGARRAY_UUID);
- *   pgarray_add_uuid(&ids, id);                 // for each row
+ *   pgarray_add_uuid(&ids, id, strlen(id));     // for each row
  *   if (pgarray_param(&ids, &values[0], &lengths[0], &formats[0]) != 0)
  *       ... pgarray_failure(&ids) says why ...
  *   pgarray_fini(&ids); */
@@ -77,7 +77,7 @@ int pgarray_copy_row(pgarray_t *a, int nfields);
  *   pgarray_add_int  an integer (literal, INT8, or INT4 when it fits)
  *   pgarray_add_int_as  the same with the width given (COPY rows)
  *   pgarray_add_bool, pgarray_add_float8   (binary arrays of that type)
- *   pgarray_add_uuid a canonical UUID's text (literal or UUID array)
+ *   pgarray_add_uuid a canonical UUID's text, len bytes (literal or UUID array)
  *   pgarray_add_null a NULL (binary arrays only) */
 int pgarray_add(pgarray_t *a, const char *s, size_t len);
 int pgarray_add_str(pgarray_t *a, const char *s); /* s NULL: a NULL element */
@@ -85,7 +85,7 @@ int pgarray_add_int(pgarray_t *a, int64_t v);
 int pgarray_add_int_as(pgarray_t *a, pgarray_type_t type, int64_t v); /* INT4 or INT8 */
 int pgarray_add_bool(pgarray_t *a, bool v);
 int pgarray_add_float8(pgarray_t *a, double v);
-int pgarray_add_uuid(pgarray_t *a, const char *uuid);
+int pgarray_add_uuid(pgarray_t *a, const char *uuid, size_t len);
 int pgarray_add_null(pgarray_t *a);
 
 /* Closes a literal; NULL if an element failed. Borrowed. */

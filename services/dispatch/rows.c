@@ -162,9 +162,9 @@ static void s_task_fields(pgarray_t *const *c, const dispatch_task_t *t, const d
         if (t->returned_by[i])
             len += (size_t)snprintf(returned + len, sizeof returned - len, "%s%s", len ? "," : "",
                                     t->returned_by[i]->id);
-    pgarray_add_uuid(c[0], t->id);
+    pgarray_add_uuid(c[0], t->id, strlen(t->id));
     pgarray_add_str(c[1], r->campaign->subdistrict_id);
-    pgarray_add_uuid(c[2], t->event);
+    pgarray_add_uuid(c[2], t->event, strlen(t->event));
     pgarray_add_str(c[3], t->kind);
     pgarray_add_str(c[4], dispatch_rules_priority_name(t->priority));
     pgarray_add_str(c[5], dispatch_task_state_name(t->state));
@@ -201,7 +201,7 @@ static void s_task_fields(pgarray_t *const *c, const dispatch_task_t *t, const d
     pgarray_add_int_as(c[31], s_task_types[31], t->esc_step);
     pgarray_add_int_as(c[32], s_task_types[32], t->esc_round);
     if (t->merged_into[0])
-        pgarray_add_uuid(c[33], t->merged_into);
+        pgarray_add_uuid(c[33], t->merged_into, strlen(t->merged_into));
     else
         pgarray_add_null(c[33]);
     pgarray_add_str(c[34], t->outcome);

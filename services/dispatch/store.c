@@ -460,7 +460,7 @@ static db_rc_t s_flush_history(dispatch_store_t *s, PGconn *conn, err_t *err)
         }
         const char *task = s->hist[i].task;
         i = s_hist_gather(s, i, task);
-        pgarray_add_uuid(&s->hist_cols[0], task);
+        pgarray_add_uuid(&s->hist_cols[0], task, strlen(task));
         pgarray_add(&s->hist_cols[1], s->hist_one.data, s->hist_one.size);
     }
     if (s->hist_cols[0].n == 0)
