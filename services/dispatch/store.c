@@ -471,7 +471,8 @@ static db_rc_t s_flush_history(dispatch_store_t *s, PGconn *conn, err_t *err)
 db_rc_t dispatch_store_flush(dispatch_store_t *s, PGconn *conn, err_t *err)
 {
     db_rc_t rc = DB_OK;
-    qsort(s->hist, s->n_hist, sizeof *s->hist, s_hist_cmp);
+    if (s->n_hist > 1)
+        qsort(s->hist, s->n_hist, sizeof *s->hist, s_hist_cmp);
     size_t n = dispatch_cache_changed_count(s->cache);
     dispatch_rows_task_reset(s->task_cols);
     pgarray_reset_copy(&s->task_copy);
