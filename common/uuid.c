@@ -92,21 +92,29 @@ void uuid_format(const unsigned char bytes[16], char out[UUID_LEN + 1])
     out[k] = '\0';
 }
 
+/* A hex digit's value plus one; 0 for any other byte (a table: uuid_parse
+ * runs for every id a batch writes). */
+static const unsigned char s_hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
+
 int uuid_parse(const char *s, size_t len, unsigned char out[16])
 {
-    if (!uuid_is_canonical(s, len))
+    if (!s || len != UUID_LEN)
         return -1;
     int k = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '-')
+    for (size_t i = 0; i < UUID_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return -1;
             continue;
-        int v = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-        if (k % 2 == 0)
-            out[k / 2] = (unsigned char)(v << 4);
-        else
-            out[k / 2] |= (unsigned char)v;
-        k++;
+        }
+        int hi = s_hex1[(unsigned char)s[i]], lo = s_hex1[(unsigned char)s[i + 1]];
+        if (!hi || !lo)
+            return -1;
+        out[k++] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+        i++;
     }
     return 0;
 }

@@ -19,12 +19,18 @@
 #include "uuid.h"
 
 /* A history entry of the open transaction: bytes [off, off + len) of
- * hist_buf, about task, the ord-th of the batch. */
+ * hist_buf, about task. A task's entries form a chain, in order, whose
+ * ends a slot of hist_map holds (indices plus one; 0: none). */
 typedef struct hist_entry {
     char task[DISPATCH_UUID_LEN + 1];
-    size_t off, len, ord;
-    int written; /* its task's row is in the upsert */
+    size_t off, len;
+    size_t next; /* the task's next entry, plus one */
+    int written; /* gathered into a statement */
 } hist_entry_t;
+
+typedef struct hist_slot {
+    size_t first, last; /* plus one; first 0: a free slot */
+} hist_slot_t;
 
 /* A timer set or cancelled in the open transaction. */
 typedef struct timer_op {
@@ -47,8 +53,10 @@ struct dispatch_store {
     /* The open transaction: */
     timer_op_t *timers;
     size_t n_timers, cap_timers;
-    hist_entry_t *hist; /* sorted by (task, ord) when flushed */
+    hist_entry_t *hist; /* in the order the records were made */
     size_t n_hist, cap_hist;
+    hist_slot_t *hist_map; /* task -> its chain; open addressing, a power of two */
+    size_t cap_map;
     msgpack_sbuffer hist_buf;                       /* the entries' bytes */
     msgpack_sbuffer hist_one;                       /* one task's entries, gathered */
     pgarray_t task_cols[DISPATCH_ROWS_TASK_PARAMS]; /* tasks with a row: the upsert */
@@ -107,6 +115,7 @@ void dispatch_store_destroy(dispatch_store_t **self_p)
     dispatch_cache_destroy(&s->cache);
     free(s->timers);
     free(s->hist);
+    free(s->hist_map);
     free(s->upsert_sql);
     free(s->copy_sql);
     free(s->select_open_sql);
@@ -296,19 +305,60 @@ static void s_pack_record(dispatch_store_t *s, const dispatch_record_t *rec,
     mp_map_pack(&m, &pk);
 }
 
+/* The slot of task in hist_map: its chain's, or the free one to take. */
+static hist_slot_t *s_hist_slot(dispatch_store_t *s, const char *task)
+{
+    size_t mask = s->cap_map - 1, b = (size_t)fnv_str(FNV_OFFSET_BASIS, task) & mask;
+    while (s->hist_map[b].first && strcmp(s->hist[s->hist_map[b].first - 1].task, task) != 0)
+        b = (b + 1) & mask;
+    return &s->hist_map[b];
+}
+
+/* Links entry i into its task's chain. */
+static void s_hist_link(dispatch_store_t *s, size_t i)
+{
+    hist_slot_t *slot = s_hist_slot(s, s->hist[i].task);
+    s->hist[i].next = 0;
+    if (slot->first)
+        s->hist[slot->last - 1].next = i + 1;
+    else
+        slot->first = i + 1;
+    slot->last = i + 1;
+}
+
+/* Keeps hist_map at most half full: grown, every entry linked again. */
+static int s_hist_map_fit(dispatch_store_t *s, size_t entries)
+{
+    if (entries * 2 <= s->cap_map)
+        return 0;
+    size_t cap = s->cap_map ? s->cap_map * 2 : 1024;
+    while (entries * 2 > cap)
+        cap *= 2;
+    hist_slot_t *map = calloc(cap, sizeof *map);
+    if (!map)
+        return -1;
+    free(s->hist_map);
+    s->hist_map = map;
+    s->cap_map = cap;
+    for (size_t i = 0; i < s->n_hist; i++)
+        s_hist_link(s, i);
+    return 0;
+}
+
 /* Appends rec's history entry to the open transaction's. */
 static int s_add_history(dispatch_store_t *s, const dispatch_record_t *rec)
 {
-    if (grow_array((void **)&s->hist, &s->cap_hist, s->n_hist + 1, sizeof *s->hist) != 0)
+    if (grow_array((void **)&s->hist, &s->cap_hist, s->n_hist + 1, sizeof *s->hist) != 0 ||
+        s_hist_map_fit(s, s->n_hist + 1) != 0)
         return -1;
     hist_entry_t *e = &s->hist[s->n_hist];
     size_t before = s->hist_buf.size;
     dispatch_rows_history_pack(&s->hist_buf, rec);
-    snprintf(e->task, sizeof e->task, "%s", rec->task);
+    memcpy(e->task, rec->task, sizeof e->task);
     e->off = before;
     e->len = s->hist_buf.size - before;
-    e->ord = s->n_hist++;
     e->written = 0;
+    s_hist_link(s, s->n_hist++);
     return 0;
 }
 
@@ -415,37 +465,18 @@ static db_rc_t s_flush_timers(dispatch_store_t *s, err_t *err)
     return rc;
 }
 
-static int s_hist_cmp(const void *a, const void *b)
-{
-    const hist_entry_t *x = a, *y = b;
-    int c = strcmp(x->task, y->task);
-    return c ? c : (x->ord > y->ord) - (x->ord < y->ord);
-}
-
-/* The first entry about task in the sorted entries, or n_hist. */
-static size_t s_hist_first(const dispatch_store_t *s, const char *task)
-{
-    size_t lo = 0, hi = s->n_hist;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(s->hist[mid].task, task) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* The entries about task from i on, gathered in s->hist_one and marked
- * written; returns the index past them. */
-static size_t s_hist_gather(dispatch_store_t *s, size_t i, const char *task)
+/* The entries about task, gathered in s->hist_one (empty when none) and
+ * marked written. */
+static void s_hist_gather(dispatch_store_t *s, const char *task)
 {
     msgpack_sbuffer_clear(&s->hist_one);
-    for (; i < s->n_hist && strcmp(s->hist[i].task, task) == 0; i++) {
-        msgpack_sbuffer_write(&s->hist_one, s->hist_buf.data + s->hist[i].off, s->hist[i].len);
-        s->hist[i].written = 1;
+    if (s->n_hist == 0)
+        return;
+    for (size_t i = s_hist_slot(s, task)->first; i; i = s->hist[i - 1].next) {
+        hist_entry_t *e = &s->hist[i - 1];
+        msgpack_sbuffer_write(&s->hist_one, s->hist_buf.data + e->off, e->len);
+        e->written = 1;
     }
-    return i;
 }
 
 /* Appends the entries about tasks the upsert did not write. */
@@ -453,13 +484,11 @@ static db_rc_t s_flush_history(dispatch_store_t *s, PGconn *conn, err_t *err)
 {
     pgarray_reset_as(&s->hist_cols[0], PGARRAY_UUID);
     pgarray_reset_as(&s->hist_cols[1], PGARRAY_BYTEA);
-    for (size_t i = 0; i < s->n_hist;) {
-        if (s->hist[i].written) {
-            i++;
+    for (size_t i = 0; i < s->n_hist; i++) {
+        if (s->hist[i].written)
             continue;
-        }
         const char *task = s->hist[i].task;
-        i = s_hist_gather(s, i, task);
+        s_hist_gather(s, task);
         pgarray_add_uuid(&s->hist_cols[0], task, strlen(task));
         pgarray_add(&s->hist_cols[1], s->hist_one.data, s->hist_one.size);
     }
@@ -471,15 +500,13 @@ static db_rc_t s_flush_history(dispatch_store_t *s, PGconn *conn, err_t *err)
 db_rc_t dispatch_store_flush(dispatch_store_t *s, PGconn *conn, err_t *err)
 {
     db_rc_t rc = DB_OK;
-    if (s->n_hist > 1)
-        qsort(s->hist, s->n_hist, sizeof *s->hist, s_hist_cmp);
     size_t n = dispatch_cache_changed_count(s->cache);
     dispatch_rows_task_reset(s->task_cols);
     pgarray_reset_copy(&s->task_copy);
     for (size_t i = 0; i < n; i++) {
         const dispatch_rules_t *r = NULL;
         const dispatch_task_t *t = dispatch_cache_changed(s->cache, i, &r);
-        s_hist_gather(s, s_hist_first(s, t->id), t->id);
+        s_hist_gather(s, t->id);
         if (t->stored)
             dispatch_rows_task_add(s->task_cols, t, r, s->hist_one.data, s->hist_one.size);
         else
@@ -506,6 +533,8 @@ void dispatch_store_after(dispatch_store_t *s, int committed)
             s->db_gen_rolled_back = db_generation(s->svc->db) ? db_generation(s->svc->db) : 1;
         dispatch_cache_rollback(s->cache);
     }
+    if (s->n_hist > 0)
+        memset(s->hist_map, 0, s->cap_map * sizeof *s->hist_map);
     s->n_timers = s->n_hist = 0;
     msgpack_sbuffer_clear(&s->hist_buf);
 }
