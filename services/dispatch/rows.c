@@ -1,6 +1,7 @@
 /* rows.c - dispatch's tables as rows (see rows.h). */
 #include "rows.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,48 +74,66 @@ static const char *s_type_name(pgarray_type_t t)
     }
 }
 
+/* SQL text built piece by piece into a fixed buffer; a piece that does not
+ * fit marks it too long (never written past its end). */
+typedef struct sqlbuf {
+    char text[8192];
+    size_t len;
+    bool too_long;
+} sqlbuf_t;
+
+static void s_put(sqlbuf_t *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_put(sqlbuf_t *q, const char *fmt, ...)
+{
+    if (q->too_long)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(q->text + q->len, sizeof q->text - q->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof q->text - q->len)
+        q->too_long = true;
+    else
+        q->len += (size_t)n;
+}
+
+/* The task columns' names, comma-separated (then ", history"). */
+static void s_columns(sqlbuf_t *q, bool with_history)
+{
+    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
+        s_put(q, "%s%s", i ? ", " : "", s_task_cols[i]);
+    if (with_history)
+        s_put(q, ", history");
+}
+
+/* A malloc'd copy of q's text; NULL when too long (a bug) or out of memory. */
+static char *s_sql(const sqlbuf_t *q)
+{
+    return q->too_long ? NULL : strdup(q->text);
+}
+
 char *dispatch_rows_task_upsert_sql(void)
 {
-    size_t cap = 8192, len = 0;
-    char *sql = malloc(cap);
-    if (!sql)
-        return NULL;
-    len += (size_t)snprintf(sql + len, cap - len, "INSERT INTO task (");
+    sqlbuf_t q = {.len = 0};
+    s_put(&q, "INSERT INTO task (");
+    s_columns(&q, true);
+    s_put(&q, ") SELECT * FROM unnest(");
     for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s, ", s_task_cols[i]);
-    len += (size_t)snprintf(sql + len, cap - len, "history) SELECT * FROM unnest(");
-    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "$%zu::%s[], ", i + 1,
-                                s_type_name(s_task_types[i]));
-    len += (size_t)snprintf(sql + len, cap - len, "$%d::bytea[]) ON CONFLICT (id) DO UPDATE SET ",
-                            DISPATCH_ROWS_TASK_COLS + 1);
+        s_put(&q, "$%zu::%s[], ", i + 1, s_type_name(s_task_types[i]));
+    s_put(&q, "$%d::bytea[]) ON CONFLICT (id) DO UPDATE SET ", DISPATCH_ROWS_TASK_COLS + 1);
     for (size_t i = 1; i < DISPATCH_ROWS_TASK_COLS; i++) /* every column but the id */
-        len += (size_t)snprintf(sql + len, cap - len, "%s = excluded.%s, ", s_task_cols[i],
-                                s_task_cols[i]);
-    len += (size_t)snprintf(sql + len, cap - len,
-                            "history = task.history || excluded.history, updated_at = now()");
-    if (len >= cap) {
-        free(sql);
-        return NULL;
-    }
-    return sql;
+        s_put(&q, "%s = excluded.%s, ", s_task_cols[i], s_task_cols[i]);
+    s_put(&q, "history = task.history || excluded.history, updated_at = now()");
+    return s_sql(&q);
 }
 
 char *dispatch_rows_task_copy_sql(void)
 {
-    size_t cap = 2048, len = 0;
-    char *sql = malloc(cap);
-    if (!sql)
-        return NULL;
-    len += (size_t)snprintf(sql + len, cap - len, "COPY task (");
-    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s, ", s_task_cols[i]);
-    len += (size_t)snprintf(sql + len, cap - len, "history) FROM STDIN (FORMAT binary)");
-    if (len >= cap) {
-        free(sql);
-        return NULL;
-    }
-    return sql;
+    sqlbuf_t q = {.len = 0};
+    s_put(&q, "COPY task (");
+    s_columns(&q, true);
+    s_put(&q, ") FROM STDIN (FORMAT binary)");
+    return s_sql(&q);
 }
 
 const char *dispatch_rows_history_append_sql(void)
@@ -132,15 +151,11 @@ void dispatch_rows_task_reset(pgarray_t *cols)
 
 char *dispatch_rows_task_select_sql(const char *where)
 {
-    size_t cap = 2048, len = 0;
-    char *sql = malloc(cap);
-    if (!sql)
-        return NULL;
-    len += (size_t)snprintf(sql + len, cap - len, "SELECT ");
-    for (size_t i = 0; i < DISPATCH_ROWS_TASK_COLS; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s%s", i ? ", " : "", s_task_cols[i]);
-    snprintf(sql + len, cap - len, " FROM task WHERE %s", where);
-    return sql;
+    sqlbuf_t q = {.len = 0};
+    s_put(&q, "SELECT ");
+    s_columns(&q, false);
+    s_put(&q, " FROM task WHERE %s", where);
+    return s_sql(&q);
 }
 
 static const char *s_str_or_empty(const char *s)
