@@ -132,6 +132,7 @@ static const char *const e_spot_target[] = {"checkpoint_post", "patrol_squad", "
                                             "staff_attendance", NULL};
 static const char *const e_spot_result[] = {"pass", "issue_found", NULL};
 static const char *const e_leave_reason[] = {"sick", "personal", "official_duty", "other", NULL};
+static const char *const e_detected[] = {"smoke", "fire", "fireworks", NULL};
 
 /* ---- the types --------------------------------------------------------- */
 
@@ -155,6 +156,21 @@ static const catalogue_field_t f_storage[] = {
     F_INT("quantity", OPT, 1, 1000000, "boxes or packs seen"),
 };
 static const catalogue_rule_t r_report[] = {REPORT_RULES};
+
+/* A smoke camera's video analysis raised an alarm (烟火监控): machine-made,
+ * so where it is may be the camera's point only. */
+static const catalogue_field_t f_camera[] = {
+    F_CODE("camera", REQ, "the camera's id in the video system"),
+    F_ENUM("detected", REQ, e_detected, "what the analysis saw: smoke, open fire, fireworks"),
+    F_INT("confidence", OPT, 0, 100, "the analysis's confidence, percent"),
+    LOCATION,
+    F_BOOL("ongoing", OPT, "still seen when the alarm was raised"),
+    EVIDENCE,
+};
+static const catalogue_rule_t r_camera[] = {
+    {CAT_RULE_ANY_OF, "grid,key_area,community,lat", NULL, NULL},
+    LATLON_RULES,
+};
 
 static const catalogue_field_t f_tip[] = {
     F_REF("ban", REQ, CAT_REF_BAN, "the ban the tip is about"),
@@ -382,6 +398,10 @@ static const catalogue_type_t s_types[] = {
     TYPE("report.fireworks_storage_sales", "fireworks stored or sold (禁放)", f_storage, r_report,
          "{\"grid\":\"xinhua-g02\",\"activity\":\"sales\",\"premises\":\"新华路小卖部\","
          "\"quantity\":12}"),
+    TYPE("alarm.camera", "a smoke camera's alarm (烟火监控报警)", f_camera, r_camera,
+         "{\"camera\":\"cam-baima-07\",\"detected\":\"smoke\",\"confidence\":87,"
+         "\"grid\":\"baima-g02\",\"lat\":31.4061,\"lon\":109.623,\"ongoing\":true,"
+         "\"evidence\":[\"https://video.example/s/cam-baima-07/1.jpg\"]}"),
     TYPE("tip.received", "a citizen's tip-off (举报); the contact is kept confidential", f_tip,
          r_tip,
          "{\"ban\":\"no_fireworks\",\"address\":\"白马老街\",\"community\":\"baima\","

@@ -250,6 +250,22 @@ submit "$E7" report.fireworks_set_off '{"grid":"fengyi-g01","lat":31.4,"lon":109
 ag_check "merge: outside the time window it is a new task" test -n "$(task_of "$E7")"
 invariants merge
 
+# ---- camera: a smoke camera's alarm -----------------------------------------
+# Only the camera's point (baima-g02's centre) and what it saw: placed in the
+# nearest grid, routed to that grid's squad, urgent while still seen; its
+# point is stored for merging, and a second alarm from the spot joins it.
+E8=$(uuid)
+E9=$(uuid)
+submit "$E8" alarm.camera '{"camera":"cam-baima-07","detected":"smoke","lat":31.4071,"lon":109.6249,"ongoing":true}' && settle
+T8=$(task_of "$E8")
+ag_eq "camera: a point alone goes to the nearest grid's squad, urgent while ongoing" \
+    "$(ag_sql "SELECT holder || '/' || grid || '/' || priority || '/' || lat || ',' || lon FROM dispatch.task WHERE id = '$T8'")" \
+    "baima-sq1/baima-g02/urgent/31.4071,109.6249"
+submit "$E9" alarm.camera '{"camera":"cam-baima-07","detected":"fire","lat":31.4072,"lon":109.6249}' $((NOW + 5 * MIN)) && settle
+ag_eq "camera: the same camera's next alarm joins the open task" \
+    "$(task_of "$E9")/$(ag_sql "SELECT reports FROM dispatch.task WHERE id = '$T8'")" "/2"
+invariants camera
+
 # ---- rollback: a batch redone without a message it cannot apply ------------
 # This dispatch has Baiyang's rules only, so a Shanhe event is a dead letter;
 # the batch it arrives in is rolled back and redone without it. The store
