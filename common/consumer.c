@@ -211,47 +211,42 @@ void consumer_destroy(consumer_t **self_p)
     *self_p = NULL;
 }
 
-int consumer_position(const consumer_t *c, const char *stream, int64_t *applied, int64_t *head)
-{
-    for (size_t i = 0; i < c->nsources; i++) {
-        if (strcmp(c->sources[i].stream, stream) == 0) {
-            *applied = c->sources[i].applied;
-            *head = c->sources[i].head > c->sources[i].applied ? c->sources[i].head
-                                                               : c->sources[i].applied;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* The source following stream, or NULL. */
-static source_t *s_source_named(consumer_t *c, const char *stream)
+/* The index of the source following stream, or -1. */
+static long s_source_index(const consumer_t *c, const char *stream)
 {
     for (size_t i = 0; i < c->nsources; i++)
         if (strcmp(c->sources[i].stream, stream) == 0)
-            return &c->sources[i];
-    return NULL;
+            return (long)i;
+    return -1;
+}
+
+int consumer_position(const consumer_t *c, const char *stream, int64_t *applied, int64_t *head)
+{
+    long i = s_source_index(c, stream);
+    if (i < 0)
+        return -1;
+    const source_t *src = &c->sources[i];
+    *applied = src->applied;
+    *head = src->head > src->applied ? src->head : src->applied;
+    return 0;
 }
 
 int consumer_halted(const consumer_t *c, const char *stream)
 {
-    for (size_t i = 0; i < c->nsources; i++)
-        if (strcmp(c->sources[i].stream, stream) == 0)
-            return c->sources[i].halted;
-    return 0;
+    long i = s_source_index(c, stream);
+    return i < 0 ? 0 : c->sources[i].halted;
 }
 
 const char *consumer_stream_id(const consumer_t *c, const char *stream)
 {
-    for (size_t i = 0; i < c->nsources; i++)
-        if (strcmp(c->sources[i].stream, stream) == 0)
-            return c->sources[i].stream_id;
-    return NULL;
+    long i = s_source_index(c, stream);
+    return i < 0 ? NULL : c->sources[i].stream_id;
 }
 
 db_rc_t consumer_reset_stream(consumer_t *c, const char *stream, err_t *err)
 {
-    source_t *src = s_source_named(c, stream);
+    long i = s_source_index(c, stream);
+    source_t *src = i < 0 ? NULL : &c->sources[i];
     if (!src) {
         err_set(err, "stream '%s' is not followed here", stream);
         return DB_FAILED;

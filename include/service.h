@@ -109,8 +109,9 @@ int service_migrate(service_t *svc, const char *component, const migration_t *mi
 int service_open_producer(service_t *svc, const char *topic, err_t *err);
 
 /* Plugs the domain in: follows every stream listed under follow: with
- * h->apply, fires timers with h->fire, and registers the control ops
- * "clock" and "idle" (docs/protocol.md section 6). h is copied. */
+ * h->apply and fires timers with h->fire; the control ops "clock", "idle"
+ * and "reset_stream" (docs/protocol.md section 6), registered by
+ * service_open, act on them from then on. h is copied. */
 int service_start(service_t *svc, const service_handlers_t *h, err_t *err);
 
 /* Inside apply, fire or flush: derives a record of type for subdistrict
