@@ -254,16 +254,16 @@ invariants merge
 # Only the camera's point (baima-g02's centre) and what it saw: placed in the
 # nearest grid, routed to that grid's squad, urgent while still seen; its
 # point is stored for merging, and a second alarm from the spot joins it.
-E8=$(uuid)
-E9=$(uuid)
-submit "$E8" alarm.camera '{"camera":"cam-baima-07","detected":"smoke","lat":31.4071,"lon":109.6249,"ongoing":true}' && settle
-T8=$(task_of "$E8")
+EC1=$(uuid)
+EC2=$(uuid)
+submit "$EC1" alarm.camera '{"camera":"cam-baima-07","detected":"smoke","lat":31.4071,"lon":109.6249,"ongoing":true}' && settle
+TC1=$(task_of "$EC1")
 ag_eq "camera: a point alone goes to the nearest grid's squad, urgent while ongoing" \
-    "$(ag_sql "SELECT holder || '/' || grid || '/' || priority || '/' || lat || ',' || lon FROM dispatch.task WHERE id = '$T8'")" \
+    "$(ag_sql "SELECT holder || '/' || grid || '/' || priority || '/' || lat || ',' || lon FROM dispatch.task WHERE id = '$TC1'")" \
     "baima-sq1/baima-g02/urgent/31.4071,109.6249"
-submit "$E9" alarm.camera '{"camera":"cam-baima-07","detected":"fire","lat":31.4072,"lon":109.6249}' $((NOW + 5 * MIN)) && settle
+submit "$EC2" alarm.camera '{"camera":"cam-baima-07","detected":"fire","lat":31.4072,"lon":109.6249}' $((NOW + 5 * MIN)) && settle
 ag_eq "camera: the same camera's next alarm joins the open task" \
-    "$(task_of "$E9")/$(ag_sql "SELECT reports FROM dispatch.task WHERE id = '$T8'")" "/2"
+    "$(task_of "$EC2")/$(ag_sql "SELECT reports FROM dispatch.task WHERE id = '$TC1'")" "/2"
 invariants camera
 
 # ---- rollback: a batch redone without a message it cannot apply ------------
@@ -340,6 +340,34 @@ ag_eq "sensitive: before midnight normal deadlines, after it half of them, flagg
 ag_eq "sensitive: the coordination group is told of the new task" \
     "$(records "$T9" task_notified '"unit":"coordination"')" 1
 invariants sensitive
+
+# ---- rewind: an input applied twice changes nothing twice -------------------
+# An offset set back by hand (a restore gone wrong) makes dispatch meet a
+# report whose task it has opened and closed already, and the responses
+# that closed it. None may change anything: the report's task COPY collides
+# with the task's row, the responses' records with the ids the first pass
+# derived; each is dead-lettered after its retries, and the task stays as
+# it was (closed, its history as it was).
+ER=$(uuid)
+submit "$ER" report.meat_smoking '{"grid":"xinhua-g04"}' && settle
+TR=$(task_of "$ER")
+holder=$(ag_sql "SELECT holder FROM dispatch.task WHERE id = '$TR'")
+submit "$(uuid)" task.acknowledged "{\"task\":\"$TR\",\"by\":\"$holder\"}" && settle
+submit "$(uuid)" task.arrived "{\"task\":\"$TR\",\"by\":\"$holder\"}" && settle
+submit "$(uuid)" task.done "{\"task\":\"$TR\",\"by\":\"$holder\",\"outcome\":\"persuaded\"}" && settle
+was=$(ag_sql "SELECT state || '/' || md5(history) FROM dispatch.task WHERE id = '$TR'")
+ag_eq "rewind: the task is closed" "${was%%/*}" closed
+ag_stop dispatch
+ag_sql "UPDATE dispatch.stream_offset SET applied = applied - 4 WHERE stream = 'events.intake-1'" >/dev/null
+start_dispatch
+settle
+DEAD=$((DEAD + 4))
+ag_eq "rewind: the report and the responses are dead letters, naming what collided" \
+    "$(ag_sql "SELECT string_agg(CASE WHEN reason LIKE '%task_pkey%' THEN 'task' WHEN reason LIKE '%stream_log_msg_id%' THEN 'record' ELSE reason END, ',' ORDER BY seq) FROM dispatch.dead_letter WHERE seq > (SELECT applied - 4 FROM dispatch.stream_offset WHERE stream = 'events.intake-1')")" \
+    "task,record,record,record"
+ag_eq "rewind: the task is as it was" \
+    "$(ag_sql "SELECT state || '/' || md5(history) FROM dispatch.task WHERE id = '$TR'")" "$was"
+invariants rewind
 
 ag_check "dispatch stops cleanly on SIGTERM" ag_stop dispatch
 ag_check "intake stops cleanly on SIGTERM" ag_stop intake
