@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "catalogue.h"
-#include "mp.h"
 
 static const char *const s_task_cols[DISPATCH_ROWS_TASK_COLS] = {"id",
                                                                  "subdistrict",
@@ -352,25 +351,4 @@ int dispatch_rows_task_read(const PGresult *res, int i, dispatch_rules_t *const 
     t->stored = true;
     *rules_out = r;
     return 0;
-}
-
-void dispatch_rows_history_pack(msgpack_sbuffer *out, const dispatch_record_t *rec)
-{
-    mp_map_t m = MP_MAP_INIT;
-    mp_map_str(&m, "type", dispatch_record_name(rec->type));
-    mp_map_int(&m, "at_ms", rec->at_ms);
-    mp_map_str(&m, "event", rec->event);
-    mp_map_str(&m, "unit", rec->unit);
-    mp_map_str(&m, "role", rec->role);
-    mp_map_str(&m, "why", rec->why);
-    mp_map_str(&m, "stage", rec->stage ? dispatch_task_stage_name(rec->stage) : NULL);
-    if (rec->step)
-        mp_map_int(&m, "step", rec->step);
-    if (rec->round)
-        mp_map_int(&m, "round", rec->round);
-    mp_map_str(&m, "by", rec->by);
-    mp_map_str(&m, "reason", rec->reason);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    mp_map_pack(&m, &pk);
 }

@@ -6,13 +6,12 @@
  * A task's pointers (holder, route, returned_by, community, grid, key area,
  * compound, school, outcome) are stored as the ids they point to and looked
  * up again in its subdistrict's rules and campaign when read. A task's
- * history is its records' entries (dispatch_rows_history_pack) one after
- * the other; the upsert appends the batch's entries to what the row holds. */
+ * history is its records' entries (history.h) one after the other; the
+ * upsert appends the batch's entries to what the row holds. */
 #ifndef AIRGUARD_DISPATCH_ROWS_H
 #define AIRGUARD_DISPATCH_ROWS_H
 
 #include <libpq-fe.h>
-#include <msgpack.h>
 #include <stddef.h>
 
 #include "decision.h"
@@ -52,9 +51,5 @@ void dispatch_rows_task_copy_row(pgarray_t *copy, const dispatch_task_t *t,
  * subdistrict, kind or unit the rules do not have. */
 int dispatch_rows_task_read(const PGresult *res, int i, dispatch_rules_t *const *rules, size_t n,
                             dispatch_task_t *t, const dispatch_rules_t **r, err_t *err);
-
-/* Appends rec's history entry to out: a map of type, at_ms and the
- * record's non-empty fields (docs/dispatch.md, the `task` op). */
-void dispatch_rows_history_pack(msgpack_sbuffer *out, const dispatch_record_t *rec);
 
 #endif

@@ -11,26 +11,13 @@
 #include "cache.h"
 #include "fnv.h"
 #include "grow.h"
+#include "history.h"
 #include "log.h"
 #include "mp.h"
 #include "pgarray.h"
 #include "rows.h"
 #include "sensitive.h"
 #include "uuid.h"
-
-/* A history entry of the open transaction: bytes [off, off + len) of
- * hist_buf, about task. A task's entries form a chain, in order, whose
- * ends a slot of hist_map holds (indices plus one; 0: none). */
-typedef struct hist_entry {
-    char task[DISPATCH_UUID_LEN + 1];
-    size_t off, len;
-    size_t next; /* the task's next entry, plus one */
-    int written; /* gathered into a statement */
-} hist_entry_t;
-
-typedef struct hist_slot {
-    size_t first, last; /* plus one; first 0: a free slot */
-} hist_slot_t;
 
 /* A timer set or cancelled in the open transaction. */
 typedef struct timer_op {
@@ -53,12 +40,7 @@ struct dispatch_store {
     /* The open transaction: */
     timer_op_t *timers;
     size_t n_timers, cap_timers;
-    hist_entry_t *hist; /* in the order the records were made */
-    size_t n_hist, cap_hist;
-    hist_slot_t *hist_map; /* task -> its chain; open addressing, a power of two */
-    size_t cap_map;
-    msgpack_sbuffer hist_buf;                       /* the entries' bytes */
-    msgpack_sbuffer hist_one;                       /* one task's entries, gathered */
+    dispatch_history_t *history;                    /* the entries the records add to their tasks */
     pgarray_t task_cols[DISPATCH_ROWS_TASK_PARAMS]; /* tasks with a row: the upsert */
     pgarray_t task_copy;                            /* tasks without: COPY */
     pgarray_t timer_keys, timer_kinds, timer_dues, timer_gone, timer_copy;
@@ -95,14 +77,14 @@ dispatch_store_t *dispatch_store_new(service_t *svc, dispatch_rules_t *const *ru
     s->select_open_sql = dispatch_rows_task_select_sql("is_open");
     s->select_one_sql = dispatch_rows_task_select_sql("id = $1::uuid");
     msgpack_sbuffer_init(&s->body);
-    msgpack_sbuffer_init(&s->hist_buf);
-    msgpack_sbuffer_init(&s->hist_one);
+    s->history = dispatch_history_new();
     for (size_t i = 0; i < DISPATCH_ROWS_TASK_PARAMS; i++)
         s->task_cols[i] = (pgarray_t)PGARRAY_INIT;
     s->task_copy = (pgarray_t)PGARRAY_INIT;
     s->timer_keys = s->timer_kinds = s->timer_dues = s->timer_gone = s->timer_copy =
         s->hist_cols[0] = s->hist_cols[1] = (pgarray_t)PGARRAY_INIT;
-    if (!s->cache || !s->upsert_sql || !s->copy_sql || !s->select_open_sql || !s->select_one_sql)
+    if (!s->cache || !s->history || !s->upsert_sql || !s->copy_sql || !s->select_open_sql ||
+        !s->select_one_sql)
         dispatch_store_destroy(&s);
     return s;
 }
@@ -114,8 +96,7 @@ void dispatch_store_destroy(dispatch_store_t **self_p)
         return;
     dispatch_cache_destroy(&s->cache);
     free(s->timers);
-    free(s->hist);
-    free(s->hist_map);
+    dispatch_history_destroy(&s->history);
     free(s->upsert_sql);
     free(s->copy_sql);
     free(s->select_open_sql);
@@ -128,8 +109,6 @@ void dispatch_store_destroy(dispatch_store_t **self_p)
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         pgarray_fini(arrays[i]);
     msgpack_sbuffer_destroy(&s->body);
-    msgpack_sbuffer_destroy(&s->hist_buf);
-    msgpack_sbuffer_destroy(&s->hist_one);
     free(s);
     *self_p = NULL;
 }
@@ -305,63 +284,6 @@ static void s_pack_record(dispatch_store_t *s, const dispatch_record_t *rec,
     mp_map_pack(&m, &pk);
 }
 
-/* The slot of task in hist_map: its chain's, or the free one to take. */
-static hist_slot_t *s_hist_slot(dispatch_store_t *s, const char *task)
-{
-    size_t mask = s->cap_map - 1, b = (size_t)fnv_str(FNV_OFFSET_BASIS, task) & mask;
-    while (s->hist_map[b].first && strcmp(s->hist[s->hist_map[b].first - 1].task, task) != 0)
-        b = (b + 1) & mask;
-    return &s->hist_map[b];
-}
-
-/* Links entry i into its task's chain. */
-static void s_hist_link(dispatch_store_t *s, size_t i)
-{
-    hist_slot_t *slot = s_hist_slot(s, s->hist[i].task);
-    s->hist[i].next = 0;
-    if (slot->first)
-        s->hist[slot->last - 1].next = i + 1;
-    else
-        slot->first = i + 1;
-    slot->last = i + 1;
-}
-
-/* Keeps hist_map at most half full: grown, every entry linked again. */
-static int s_hist_map_fit(dispatch_store_t *s, size_t entries)
-{
-    if (entries * 2 <= s->cap_map)
-        return 0;
-    size_t cap = s->cap_map ? s->cap_map * 2 : 1024;
-    while (entries * 2 > cap)
-        cap *= 2;
-    hist_slot_t *map = calloc(cap, sizeof *map);
-    if (!map)
-        return -1;
-    free(s->hist_map);
-    s->hist_map = map;
-    s->cap_map = cap;
-    for (size_t i = 0; i < s->n_hist; i++)
-        s_hist_link(s, i);
-    return 0;
-}
-
-/* Appends rec's history entry to the open transaction's. */
-static int s_add_history(dispatch_store_t *s, const dispatch_record_t *rec)
-{
-    if (grow_array((void **)&s->hist, &s->cap_hist, s->n_hist + 1, sizeof *s->hist) != 0 ||
-        s_hist_map_fit(s, s->n_hist + 1) != 0)
-        return -1;
-    hist_entry_t *e = &s->hist[s->n_hist];
-    size_t before = s->hist_buf.size;
-    dispatch_rows_history_pack(&s->hist_buf, rec);
-    memcpy(e->task, rec->task, sizeof e->task);
-    e->off = before;
-    e->len = s->hist_buf.size - before;
-    e->written = 0;
-    s_hist_link(s, s->n_hist++);
-    return 0;
-}
-
 consumer_apply_rc_t dispatch_store_apply(dispatch_store_t *s, const dispatch_rules_t *r,
                                          const dispatch_decision_t *d, err_t *why)
 {
@@ -381,7 +303,7 @@ consumer_apply_rc_t dispatch_store_apply(dispatch_store_t *s, const dispatch_rul
         if (service_emit(s->svc, dispatch_record_name(rec->type), r->campaign->subdistrict_id,
                          s->body.data, s->body.size, why) != 0)
             return APPLY_FAILED;
-        if (rec->task[0] && s_add_history(s, rec) != 0)
+        if (rec->task[0] && dispatch_history_add(s->history, rec) != 0)
             goto oom;
     }
     if (grow_array((void **)&s->timers, &s->cap_timers, s->n_timers + d->n_timers,
@@ -465,32 +387,16 @@ static db_rc_t s_flush_timers(dispatch_store_t *s, err_t *err)
     return rc;
 }
 
-/* The entries about task, gathered in s->hist_one (empty when none) and
- * marked written. */
-static void s_hist_gather(dispatch_store_t *s, const char *task)
-{
-    msgpack_sbuffer_clear(&s->hist_one);
-    if (s->n_hist == 0)
-        return;
-    for (size_t i = s_hist_slot(s, task)->first; i; i = s->hist[i - 1].next) {
-        hist_entry_t *e = &s->hist[i - 1];
-        msgpack_sbuffer_write(&s->hist_one, s->hist_buf.data + e->off, e->len);
-        e->written = 1;
-    }
-}
-
 /* Appends the entries about tasks the upsert did not write. */
 static db_rc_t s_flush_history(dispatch_store_t *s, PGconn *conn, err_t *err)
 {
     pgarray_reset_as(&s->hist_cols[0], PGARRAY_UUID);
     pgarray_reset_as(&s->hist_cols[1], PGARRAY_BYTEA);
-    for (size_t i = 0; i < s->n_hist; i++) {
-        if (s->hist[i].written)
-            continue;
-        const char *task = s->hist[i].task;
-        s_hist_gather(s, task);
+    size_t cursor = 0, len;
+    for (const char *task; (task = dispatch_history_next(s->history, &cursor));) {
         pgarray_add_uuid(&s->hist_cols[0], task, strlen(task));
-        pgarray_add(&s->hist_cols[1], s->hist_one.data, s->hist_one.size);
+        const char *bytes = dispatch_history_take(s->history, task, &len);
+        pgarray_add(&s->hist_cols[1], bytes, len);
     }
     if (s->hist_cols[0].n == 0)
         return DB_OK;
@@ -506,17 +412,18 @@ db_rc_t dispatch_store_flush(dispatch_store_t *s, PGconn *conn, err_t *err)
     for (size_t i = 0; i < n; i++) {
         const dispatch_rules_t *r = NULL;
         const dispatch_task_t *t = dispatch_cache_changed(s->cache, i, &r);
-        s_hist_gather(s, t->id);
+        size_t len;
+        const char *history = dispatch_history_take(s->history, t->id, &len);
         if (t->stored)
-            dispatch_rows_task_add(s->task_cols, t, r, s->hist_one.data, s->hist_one.size);
+            dispatch_rows_task_add(s->task_cols, t, r, history, len);
         else
-            dispatch_rows_task_copy_row(&s->task_copy, t, r, s->hist_one.data, s->hist_one.size);
+            dispatch_rows_task_copy_row(&s->task_copy, t, r, history, len);
     }
     if (s->task_copy.n > 0)
         rc = pgarray_copy(&s->task_copy, s->svc->db, conn, s->copy_sql, err);
     if (rc == DB_OK && s->task_cols[0].n > 0)
         rc = s_exec_arrays(s, conn, s->upsert_sql, s->task_cols, DISPATCH_ROWS_TASK_PARAMS, err);
-    if (rc == DB_OK && s->n_hist > 0)
+    if (rc == DB_OK && dispatch_history_count(s->history) > 0)
         rc = s_flush_history(s, conn, err);
     if (rc == DB_OK && s->n_timers > 0)
         rc = s_flush_timers(s, err);
@@ -533,10 +440,8 @@ void dispatch_store_after(dispatch_store_t *s, int committed)
             s->db_gen_rolled_back = db_generation(s->svc->db) ? db_generation(s->svc->db) : 1;
         dispatch_cache_rollback(s->cache);
     }
-    if (s->n_hist > 0)
-        memset(s->hist_map, 0, s->cap_map * sizeof *s->hist_map);
-    s->n_timers = s->n_hist = 0;
-    msgpack_sbuffer_clear(&s->hist_buf);
+    dispatch_history_clear(s->history);
+    s->n_timers = 0;
 }
 
 /* ---- queries ------------------------------------------------------------------------ */
