@@ -103,9 +103,9 @@ static void test_many_tasks(void)
     for (int round = 0; round < 2; round++)
         for (int i = 0; i < TASKS; i++) {
             snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
-            dispatch_record_t r = s_rec(id, round ? DISPATCH_REC_TASK_ESCALATED
-                                                  : DISPATCH_REC_TASK_CREATED,
-                                        (int64_t)round * TASKS + i);
+            dispatch_record_t r =
+                s_rec(id, round ? DISPATCH_REC_TASK_ESCALATED : DISPATCH_REC_TASK_CREATED,
+                      (int64_t)round * TASKS + i);
             CHECK(dispatch_history_add(h, &r) == 0);
         }
     CHECK(dispatch_history_count(h) == 2 * TASKS);
