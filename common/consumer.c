@@ -97,11 +97,15 @@ consumer_t *consumer_new(void *zmq_ctx, loop_t *loop, db_t *db, const char *name
             goto fail;
         }
     }
+    int tick = -1;
     if (loop_add_reader(loop, self->sub, consumer_live_on_sub, self) != 0 ||
-        loop_add_timer(loop, TICK_MS, s_on_tick, self) < 0) {
+        (tick = loop_add_timer(loop, TICK_MS, s_on_tick, self)) < 0) {
         err_set(err, "event loop is full");
         goto fail;
     }
+    /* The first replay (catching up from the stored offset) need not wait
+     * for a tick. */
+    loop_timer_soon(loop, tick);
     return self;
 fail:
     consumer_destroy(&self);

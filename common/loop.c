@@ -97,6 +97,12 @@ int loop_add_timer(loop_t *loop, int64_t interval_ms, loop_timer_fn fn, void *ar
     return loop->ntimers++;
 }
 
+void loop_timer_soon(loop_t *loop, int id)
+{
+    if (id >= 0 && id < loop->ntimers)
+        loop->timers[id].due_ms = aclock_system_mono_ms();
+}
+
 void loop_stop(loop_t *loop)
 {
     loop->stopping = 1;

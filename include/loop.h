@@ -30,6 +30,9 @@ void loop_remove_reader(loop_t *loop, void *socket);
  * timer id >= 0, or -1 when the table is full. */
 int loop_add_timer(loop_t *loop, int64_t interval_ms, loop_timer_fn fn, void *arg);
 
+/* Makes timer id fire at the loop's next turn (then every interval again). */
+void loop_timer_soon(loop_t *loop, int id);
+
 /* Runs until a handler returns -1, loop_stop() is called, or SIGTERM/SIGINT
  * arrives. Returns 0 on a clean stop, -1 if a handler failed. */
 int loop_run(loop_t *loop);
