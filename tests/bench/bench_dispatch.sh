@@ -16,6 +16,7 @@ set -uo pipefail
 export AG_BUILD=${AG_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 export AIRGUARD_LOG_LEVEL=${AIRGUARD_LOG_LEVEL:-warn}
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/lib.sh"
 ag_pg_start >/dev/null
 
 RUNS=${BENCH_RUNS:-3}
@@ -23,15 +24,6 @@ N=${BENCH_DISPATCH_EVENTS:-200000}
 BASE=${BASELINE_ROWS_PER_S:-}
 P=$AG_PORT
 
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-row() {
-    local ratio=- base=-
-    if [ -n "${5:-}" ] && [ -n "$BASE" ]; then
-        base="$BASE rows/s"
-        ratio=$(awk -v m="$2" -v b="$BASE" 'BEGIN {printf "%.0f%%", 100 * m / b}')
-    fi
-    printf '| %s | %s %s | %s | %s | %s |\n' "$1" "$2" "$3" "$base" "$ratio" "$4"
-}
 
 rates=()
 rss=()

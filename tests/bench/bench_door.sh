@@ -14,6 +14,7 @@ set -uo pipefail
 export AG_BUILD=${AG_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 export AIRGUARD_LOG_LEVEL=warn
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/lib.sh"
 ag_pg_start >/dev/null
 
 RUNS=${BENCH_RUNS:-3}
@@ -33,7 +34,6 @@ load() { # COUNT: prints stream_load's summary line
         --type patrol.route_visit --body-json "$body" --source bench --timeout-ms 10000
 }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 load 5000 >/dev/null # warm up: connections, plans, caches
 quiet=()

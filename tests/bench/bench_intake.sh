@@ -16,6 +16,7 @@ set -uo pipefail
 export AG_BUILD=${AG_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 export AIRGUARD_LOG_LEVEL=warn
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/lib.sh"
 ag_pg_start >/dev/null
 
 RUNS=${BENCH_RUNS:-3}
@@ -40,17 +41,7 @@ load() {
 }
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
-# row FIGURE MEASURED UNIT GOAL [vs-baseline]
-row() {
-    local ratio=- base=-
-    if [ -n "${5:-}" ] && [ -n "$BASE" ]; then
-        base="$BASE rows/s"
-        ratio=$(awk -v m="$2" -v b="$BASE" 'BEGIN {printf "%.0f%%", 100 * m / b}')
-    fi
-    printf '| %s | %s %s | %s | %s | %s |\n' "$1" "$2" "$3" "$base" "$ratio" "$4"
-}
 
 load 8 2000 >/dev/null # warm up: connections, plans, caches
 for clients in 1 8 64; do

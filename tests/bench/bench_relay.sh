@@ -15,15 +15,15 @@ set -uo pipefail
 export AG_BUILD=${AG_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 export AIRGUARD_LOG_LEVEL=warn
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/lib.sh"
 ag_pg_start >/dev/null
 
 RUNS=${BENCH_RUNS:-3}
 N=${BENCH_RELAY_MESSAGES:-200000}
 BASE=${BASELINE_ROWS_PER_S:-}
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
-row() {
+relay_row() {
     local ratio=- base=-
     if [ -n "$BASE" ]; then
         base=$BASE
@@ -80,9 +80,9 @@ YAML
     ag_stop "prod$i"
     ag_db_drop
 done
-row "relay catch-up: $N msgs applied + $N derived, 1 txn per replay batch" \
+relay_row "relay catch-up: $N msgs applied + $N derived, 1 txn per replay batch" \
     "$(printf '%s\n' "${relay_runs[@]}" | median)" ">= 30000 and >= 0.25"
-row "relay pair catch-up: second consumer applied all derived" \
+relay_row "relay pair catch-up: second consumer applied all derived" \
     "$(printf '%s\n' "${pair_runs[@]}" | median)" ">= 30000 and >= 0.25"
 printf '| %s | %s | - | - | - |\n' "relay peak RSS (MiB)" "$(printf '%s\n' "${rss_runs[@]}" | median)"
 echo "runs: relay ${relay_runs[*]}; pair ${pair_runs[*]}; rss MiB ${rss_runs[*]}" >&2

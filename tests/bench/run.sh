@@ -15,6 +15,7 @@ runs=${RUNS:-3}
 cd "$root"
 export AG_BUILD=$build
 source tests/lib/harness.sh
+source tests/bench/lib.sh
 export AIRGUARD_LOG_LEVEL=warn
 
 AG_PG_DIR=$root/var/bench/pg
@@ -23,9 +24,8 @@ rm -rf "$AG_PG_DIR"
 AG_PG_OWNED=1
 ag_pg_start
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
+table_row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
 
 base_runs=()
 prod_runs=()
@@ -81,12 +81,12 @@ apply=$(printf '%s\n' "${apply_runs[@]}" | median)
 echo
 echo "airguard benchmarks ($(nproc) cores, $runs runs each, medians; all rates per second)"
 echo
-row "figure" "measured" "baseline" "ratio" "goal"
-row "---" "---" "---" "---" "---"
-row "raw baseline: multi-row INSERT, 1000 rows/txn" "$baseline" "$baseline" "1.00" "(reference)"
-row "stream producer: committed + published, 1000/batch" "$producer" "$baseline" "$(ratio "$producer" "$baseline")" ">= 0.60"
-row "ingest door end to end: acked, 64 clients" "$e2e" "$baseline" "$(ratio "$e2e" "$baseline")" "-"
-row "consumer apply (late start, $n msgs, 1 row + 1 upsert each)" "$apply" "$baseline" "$(ratio "$apply" "$baseline")" "-"
+table_row "figure" "measured" "baseline" "ratio" "goal"
+table_row "---" "---" "---" "---" "---"
+table_row "raw baseline: multi-row INSERT, 1000 rows/txn" "$baseline" "$baseline" "1.00" "(reference)"
+table_row "stream producer: committed + published, 1000/batch" "$producer" "$baseline" "$(ratio "$producer" "$baseline")" ">= 0.60"
+table_row "ingest door end to end: acked, 64 clients" "$e2e" "$baseline" "$(ratio "$e2e" "$baseline")" "-"
+table_row "consumer apply (late start, $n msgs, 1 row + 1 upsert each)" "$apply" "$baseline" "$(ratio "$apply" "$baseline")" "-"
 for script in tests/bench/bench_*.sh; do
     [ -f "$script" ] || continue
     AG_PG_DIR=$AG_PG_DIR AG_ADMIN_URL=$AG_ADMIN_URL bash "$script" "$build"

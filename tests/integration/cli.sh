@@ -166,25 +166,8 @@ ag_check "intake stops cleanly" ag_stop intake
 ag_db_create ag_cli_dl streamprod streamcons
 P=$((AG_PORT + 20))
 P_CTL=tcp://127.0.0.1:$P P_PUB=tcp://127.0.0.1:$((P + 1)) P_SUBMIT=tcp://127.0.0.1:$((P + 2)) C_CTL=tcp://127.0.0.1:$((P + 3))
-cat >"$W/prod.yaml" <<YAML
-instance: prod-1
-database:
-  url: "$AG_DB_URL"
-control: $P_CTL
-publish: $P_PUB
-streamprod:
-  submit: $P_SUBMIT
-YAML
-cat >"$W/cons.yaml" <<YAML
-instance: cons-1
-database:
-  url: "$AG_DB_URL"
-control: $C_CTL
-follow:
-  - stream: test.prod-1
-    publish: $P_PUB
-    control: $P_CTL
-YAML
+ag_test_producer_config "$W/prod.yaml" "$P_CTL" "$P_PUB" "$P_SUBMIT"
+ag_test_consumer_config "$W/cons.yaml" "$C_CTL" test.prod-1 "$P_PUB" "$P_CTL"
 ag_start prod "$AG_TESTBIN/stream_producer" --config "$W/prod.yaml"
 ag_wait_health "$P_CTL"
 ag_start cons "$AG_TESTBIN/stream_consumer" --config "$W/cons.yaml"

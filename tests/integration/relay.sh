@@ -35,15 +35,7 @@ rl_setup() {
     ag_db_create "rl_$CASE" streamprod streamrelay streamcons
     local dir=$AG_WORK/$CASE
     mkdir -p "$dir"
-    cat >"$dir/prod.yaml" <<YAML
-instance: prod-1
-database:
-  url: "$AG_DB_URL"
-control: $P_CTL
-publish: $P_PUB
-streamprod:
-  submit: $P_SUBMIT
-YAML
+    ag_test_producer_config "$dir/prod.yaml" "$P_CTL" "$P_PUB" "$P_SUBMIT"
     cat >"$dir/relay.yaml" <<YAML
 instance: relay-1
 database:
@@ -55,16 +47,7 @@ follow:
     publish: $P_PUB
     control: $P_CTL
 YAML
-    cat >"$dir/cons.yaml" <<YAML
-instance: cons-1
-database:
-  url: "$AG_DB_URL"
-control: $C_CTL
-follow:
-  - stream: relay.relay-1
-    publish: $R_PUB
-    control: $R_CTL
-YAML
+    ag_test_consumer_config "$dir/cons.yaml" "$C_CTL" relay.relay-1 "$R_PUB" "$R_CTL"
     ag_start "$CASE-prod" "$AG_TESTBIN/stream_producer" --config "$dir/prod.yaml"
     ag_wait_health "$P_CTL" || return 1
     if [ "${RELAY:-1}" = 1 ]; then rl_start_relay "$T0" || return 1; fi

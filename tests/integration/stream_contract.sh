@@ -27,25 +27,8 @@ sc_setup() {
     C_CTL=tcp://127.0.0.1:$((port + 3))
     ag_db_create "sc_$CASE" streamprod streamcons
     mkdir -p "$AG_WORK/$CASE"
-    cat >"$AG_WORK/$CASE/prod.yaml" <<YAML
-instance: prod-1
-database:
-  url: "$AG_DB_URL"
-control: $P_CTL
-publish: $P_PUB
-streamprod:
-  submit: $P_SUBMIT
-YAML
-    cat >"$AG_WORK/$CASE/cons.yaml" <<YAML
-instance: cons-1
-database:
-  url: "$AG_DB_URL"
-control: $C_CTL
-follow:
-  - stream: test.prod-1
-    publish: $P_PUB
-    control: $P_CTL
-YAML
+    ag_test_producer_config "$AG_WORK/$CASE/prod.yaml" "$P_CTL" "$P_PUB" "$P_SUBMIT"
+    ag_test_consumer_config "$AG_WORK/$CASE/cons.yaml" "$C_CTL" test.prod-1 "$P_PUB" "$P_CTL"
     ag_start "$CASE-prod" "$AG_TESTBIN/stream_producer" --config "$AG_WORK/$CASE/prod.yaml"
     ag_wait_health "$P_CTL" || return 1
     if [ "${NO_CONSUMER:-0}" != 1 ]; then

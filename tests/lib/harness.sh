@@ -95,6 +95,36 @@ ${3:-    insecure: true}
 YAML
 }
 
+# ag_test_producer_config FILE CONTROL PUBLISH SUBMIT: the test producer's
+# (tests/stream/stream_producer) configuration for the current AG_DB, as
+# instance prod-1, so its stream is test.prod-1.
+ag_test_producer_config() {
+    cat >"$1" <<YAML
+instance: prod-1
+database:
+  url: "$AG_DB_URL"
+control: $2
+publish: $3
+streamprod:
+  submit: $4
+YAML
+}
+
+# ag_test_consumer_config FILE CONTROL STREAM PUBLISH STREAM_CONTROL: the
+# test consumer's (cons-1) configuration, following STREAM.
+ag_test_consumer_config() {
+    cat >"$1" <<YAML
+instance: cons-1
+database:
+  url: "$AG_DB_URL"
+control: $2
+follow:
+  - stream: $3
+    publish: $4
+    control: $5
+YAML
+}
+
 ag_sql_admin() { psql -X -q -tA -v ON_ERROR_STOP=1 "$AG_ADMIN_URL" -c "$1"; }
 
 # Runs SQL as superuser in the current test database; prints rows as a|b.
